@@ -1,0 +1,176 @@
+"""The warehouse connection: engines, SQL files, migrations and bulk frame transfer.
+
+DuckDB (embedded default) and PostgreSQL (production) run the same SQL files; what differs
+between them — how a DataFrame gets into the database — is isolated here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.config import NAME_RE, SQL_DIR
+from pipelines.errors import ConfigError
+
+_STATEMENT_END = re.compile(r";\s*(?:--[^\n]*)?\n")
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for a warehouse URL; a DuckDB file's folder is created if missing."""
+    if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
+        Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
+    elif url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise ConfigError(f"CX_WAREHOUSE_URL: cannot use {url!r}: {exc}") from None
+
+
+def is_duckdb(conn: sa.Connection | sa.Engine) -> bool:
+    return conn.dialect.name == "duckdb"
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of a SQL file under sql/ (cached: the files are read once per process)."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def statements(sql: str) -> list[str]:
+    """Split a SQL file into statements at `;` line ends (our files keep `;` out of literals)."""
+    parts = _STATEMENT_END.split(sql + "\n")
+    return [p.strip() for p in parts if re.sub(r"--[^\n]*", "", p).strip()]
+
+
+def run_sql_file(conn: sa.Connection, name: str, **params: Any) -> None:
+    """Execute every statement of sql/<name> with bind parameters (never formatted values)."""
+    for stmt in statements(sql_text(name)):
+        clause = sa.text(stmt)
+        used = {k: v for k, v in params.items() if f":{k}" in stmt}
+        conn.execute(clause, used)
+
+
+def table_name(schema: str, name: str) -> str:
+    """A schema-qualified identifier from the allow-list pattern, or a ConfigError."""
+    for part in (schema, name):
+        if not NAME_RE.match(part):
+            raise ConfigError(f"not an allowed identifier: {part!r}")
+    return f"{schema}.{name}"
+
+
+def migrate(engine: sa.Engine) -> list[int]:
+    """Apply the migrations in sql/migrations not yet recorded; returns the versions applied."""
+    files = sorted((SQL_DIR / "migrations").glob("[0-9][0-9][0-9]_*.sql"))
+    applied: list[int] = []
+    with engine.begin() as conn:
+        conn.exec_driver_sql("create schema if not exists ops")
+        conn.exec_driver_sql(
+            "create table if not exists ops.schema_migrations "
+            "(version integer primary key, name text not null, applied_at timestamptz not null)"
+        )
+        done = set(conn.execute(sa.text("select version from ops.schema_migrations")).scalars())
+        for path in files:
+            version = int(path.name[:3])
+            if version in done:
+                continue
+            for stmt in statements(path.read_text(encoding="utf-8")):
+                conn.exec_driver_sql(stmt)
+            conn.execute(
+                sa.text("insert into ops.schema_migrations values (:v, :n, :t)"),
+                {"v": version, "n": path.stem, "t": datetime.now(UTC)},
+            )
+            applied.append(version)
+    return applied
+
+
+def ensure_raw_table(conn: sa.Connection, source: str) -> str:
+    """Create raw.<source> if needed and return its name."""
+    name = table_name("raw", source)
+    conn.exec_driver_sql(sql_text("raw_table.sql").format(table=name))
+    return name
+
+
+@contextmanager
+def frame_as_table(conn: sa.Connection, df: pd.DataFrame, name: str) -> Iterator[str]:
+    """Expose a DataFrame to SQL as a table called `name` for the duration of the block.
+
+    DuckDB scans the frame in place (zero copy); PostgreSQL gets a temporary table filled by COPY.
+    """
+    if not NAME_RE.match(name):
+        raise ConfigError(f"not an allowed identifier: {name!r}")
+    if is_duckdb(conn):
+        duck = conn.connection.driver_connection
+        duck.register(name, df)
+        try:
+            yield name
+        finally:
+            duck.unregister(name)
+        return
+    columns = ", ".join(f"{col} {_pg_type(df[col])}" for col in df.columns)
+    conn.exec_driver_sql(f"create temporary table {name} ({columns}) on commit drop")
+    copy_frame(conn, df, name)
+    try:
+        yield name
+    finally:
+        conn.exec_driver_sql(f"drop table if exists {name}")
+
+
+def insert_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> int:
+    """Bulk-append a DataFrame to an existing table whose columns include the frame's."""
+    if df.empty:
+        return 0
+    if is_duckdb(conn):
+        with frame_as_table(conn, df, "_cx_insert") as src:
+            cols = ", ".join(df.columns)
+            conn.exec_driver_sql(f"insert into {table} ({cols}) select {cols} from {src}")
+    else:
+        copy_frame(conn, df, table)
+    return len(df)
+
+
+def copy_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> None:
+    """PostgreSQL COPY of a frame as CSV: one round trip, no row-by-row INSERT."""
+    buf = io.StringIO()
+    out = df.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].map(lambda t: t.isoformat() if pd.notna(t) else None)
+    out.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_NONNUMERIC, na_rep="")
+    data = _unquote_nulls(buf.getvalue())
+    cols = ", ".join(df.columns)
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f"copy {table} ({cols}) from stdin (format csv)") as copy:
+        copy.write(data)
+
+
+def _unquote_nulls(text: str) -> str:
+    """pandas quotes the NA marker under QUOTE_NONNUMERIC; COPY needs it bare to read NULL."""
+    return re.sub(r'(?<=^)""(?=,|$)|(?<=,)""(?=,|$)', "", text, flags=re.M)
+
+
+def _pg_type(series: pd.Series) -> str:
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "timestamptz"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(dtype):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamp"
+    if series.dropna().map(type).eq(type(pd.Timestamp(0).date())).all() and series.notna().any():
+        return "date"
+    return "text"
