@@ -1,0 +1,1 @@
+"""Enrichment before staging: PII redaction and hashing, sentiment."""

@@ -1,0 +1,91 @@
+"""Canonical batches → staging rows: typed, PII-free, dated in business time, with sentiment."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from pipelines.enrich.pii import hash_ids, redact
+from pipelines.enrich.sentiment import default_scorer, label
+from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+
+STAGING_TABLE = {
+    "review": "staging.stg_review",
+    "mention": "staging.stg_mention",
+    "survey": "staging.stg_survey_response",
+}
+_COLUMNS = {
+    "review": ["source", "review_id", "created_at", "updated_at", "version_at", "feedback_date", "rating",
+               "title", "body", "text", "language", "author_hash", "product", "location", "reply_text",
+               "reply_at", "url"],
+    "mention": ["source", "mention_id", "created_at", "version_at", "feedback_date", "text", "language",
+                "author_hash", "likes", "shares", "replies", "url", "in_reply_to", "names_brand",
+                "names_competitor"],
+    "survey": ["source", "response_id", "submitted_at", "version_at", "feedback_date", "respondent_hash",
+               "nps", "csat", "ces", "comment", "text", "journey_stage", "touchpoint", "product", "location",
+               "channel"],
+}
+STAGING_COLUMNS = {
+    family: [*cols, "sentiment_score", "sentiment_label", "_load_id", "_file", "_line"]
+    for family, cols in _COLUMNS.items()
+}
+
+
+def _blank_to_na(series: pd.Series) -> pd.Series:
+    s = series.astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def _names(text: pd.Series, names: tuple[str, ...]) -> pd.Series:
+    """Whether each text names any of `names` as a word, @handle or #hashtag (case-insensitive)."""
+    if not names:
+        return pd.Series(False, index=text.index)
+    pattern = r"(?<![A-Za-z0-9])[@#]?(?:" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z0-9])"
+    return text.fillna("").str.contains(pattern, case=False, regex=True).astype(bool)
+
+
+def to_staging(
+    good: pd.DataFrame,
+    family: str,
+    source: str,
+    *,
+    tz: ZoneInfo,
+    pii_key: bytes,
+    load_id: str,
+    brand: str = "",
+    competitors: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """The staging rows of a validated batch, one per natural key (the latest version kept).
+
+    Returns the frame and leaves counting duplicates to the caller (len(good) − len(result)).
+    """
+    df = good.copy()
+    df["source"] = source
+    time_col = TIME_COLUMN[family]
+    df["version_at"] = df["updated_at"].fillna(df[time_col]) if family == "review" else df[time_col]
+    df["feedback_date"] = df[time_col].dt.tz_convert(tz).dt.date
+    if family == "review":
+        for col in ("title", "body", "reply_text"):
+            df[col] = redact(_blank_to_na(df[col]))
+        title, body = df["title"], df["body"]
+        df["text"] = (title + "\n" + body).fillna(body).fillna(title)
+        df["author_hash"] = hash_ids(df["author"], pii_key)
+    elif family == "mention":
+        df["text"] = redact(_blank_to_na(df["text"]))
+        df["author_hash"] = hash_ids(df["author"], pii_key)
+        df["names_brand"] = _names(df["text"], (brand,) if brand else ())
+        df["names_competitor"] = _names(df["text"], competitors)
+    else:
+        df["comment"] = redact(_blank_to_na(df["comment"]))
+        df["text"] = df["comment"]
+        df["respondent_hash"] = hash_ids(df["respondent"], pii_key)
+    scores = default_scorer().score(df["text"])
+    df["sentiment_score"] = scores
+    df["sentiment_label"] = label(scores)
+    df["_load_id"] = load_id
+    key = ID_COLUMN[family]
+    df = df.sort_values(["version_at", "_file", "_line"], kind="stable")
+    df = df.drop_duplicates(subset=[key], keep="last")
+    return df[STAGING_COLUMNS[family]].reset_index(drop=True)

@@ -1,0 +1,50 @@
+"""PII redaction, identifier hashing, brand detection and sentiment labels."""
+
+import pandas as pd
+
+from pipelines.enrich.pii import hash_ids, redact
+from pipelines.enrich.sentiment import Scorer, label
+from pipelines.enrich.stage import _names
+
+
+def test_redacts_emails_and_phone_numbers_but_not_order_numbers():
+    text = pd.Series([
+        "Write to jane.doe+cx@mail.example.co.uk please",
+        "Call me on +44 20 7946 0958 or 07700 900123",
+        "Order 12345 came on 2026-03-01, ref AB-99",
+        None,
+    ])
+    assert redact(text).tolist() == [
+        "Write to [email] please",
+        "Call me on [phone] or [phone]",
+        "Order 12345 came on 2026-03-01, ref AB-99",
+        pd.NA,
+    ]
+
+
+def test_hashes_are_keyed_normalized_and_null_safe():
+    values = pd.Series(["Jane@Example.com ", "jane@example.com", None, ""])
+    a, b = hash_ids(values, b"key-one"), hash_ids(values, b"key-two")
+    assert a[0] == a[1] and len(a[0]) == 32 and "jane" not in a[0]
+    assert a[0] != b[0]  # the key matters
+    assert pd.isna(a[2]) and pd.isna(a[3])
+
+
+def test_brand_names_as_words_handles_and_hashtags():
+    text = pd.Series(["Loving @Acme today", "#acme rocks", "Acmeville is nice", "globex is better", None])
+    assert _names(text, ("Acme",)).tolist() == [True, True, False, False, False]
+    assert _names(text, ("Globex", "Initech")).tolist() == [False, False, False, True, False]
+
+
+def test_domain_lexicon_turns_service_complaints_negative():
+    scorer = Scorer()
+    plain = "My order never arrived and I was on hold for an hour."
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    assert SentimentIntensityAnalyzer().polarity_scores(plain)["compound"] > -0.05  # VADER alone misses it
+    assert scorer.score_one(plain) <= -0.05
+
+
+def test_labels_use_vader_thresholds():
+    scores = pd.Series([0.05, 0.049, -0.05, -0.049, None], dtype="Float64")
+    assert label(scores).tolist() == ["positive", "neutral", "negative", "neutral", pd.NA]
