@@ -1,0 +1,1 @@
+"""CX KPIs: statistics on warehouse aggregates, written to marts.kpi_daily."""

@@ -1,0 +1,97 @@
+-- grain: one row per (kpi_date, window_days, segment_type, segment_value, stat) for the kpi
+-- dates in tmp_kpi_dates: the additive sufficient statistics (n, counts k1..k5, sums s1, s2)
+-- from which pipelines/kpis/stats.py computes every metric and interval of KPIS.md.
+with obs as (
+    select feedback_date, source, 'survey' as family, product, location, journey_stage, touchpoint,
+        'nps' as stat, 1 as n,
+        case when nps >= 9 then 1 else 0 end as k1, case when nps <= 6 then 1 else 0 end as k2,
+        0 as k3, 0 as k4, 0 as k5, nps as s1, nps * nps as s2
+    from marts.fct_survey_response
+    where nps is not null and feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
+        'csat', 1, case when csat >= 4 then 1 else 0 end, 0, 0, 0, 0, csat, csat * csat
+    from marts.fct_survey_response
+    where csat is not null and feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
+        'ces', 1, case when ces >= 5 then 1 else 0 end, 0, 0, 0, 0, ces, ces * ces
+    from marts.fct_survey_response
+    where ces is not null and feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
+        'response', 1, 0, 0, 0, 0, 0, 0, 0
+    from marts.fct_survey_response
+    where feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'review', product, location, null, null,
+        'review', 1, case when is_replied then 1 else 0 end, 0, 0, 0, 0, 0, 0
+    from marts.fct_review
+    where feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'review', product, location, null, null,
+        'rating', 1,
+        case when round(rating) = 1 then 1 else 0 end, case when round(rating) = 2 then 1 else 0 end,
+        case when round(rating) = 3 then 1 else 0 end, case when round(rating) = 4 then 1 else 0 end,
+        case when round(rating) = 5 then 1 else 0 end, rating, rating * rating
+    from marts.fct_review
+    where rating is not null and feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'mention', null, null, null, null,
+        'mention', 1, 0, 0, 0, 0, 0, 0, 0
+    from marts.fct_mention
+    where feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, 'mention', null, null, null, null,
+        'voice', case when names_brand then 1 else 0 end + case when names_competitor then 1 else 0 end,
+        case when names_brand then 1 else 0 end, 0, 0, 0, 0, 0, 0
+    from marts.fct_mention
+    where (names_brand or names_competitor) and feedback_date between :min_date and :max_date
+    union all
+    select feedback_date, source, family, product, location, journey_stage, touchpoint,
+        'sentiment', 1,
+        case when sentiment_label = 'positive' then 1 else 0 end,
+        case when sentiment_label = 'negative' then 1 else 0 end,
+        0, 0, 0, sentiment_score, sentiment_score * sentiment_score
+    from marts.fct_feedback
+    where sentiment_label is not null and feedback_date between :min_date and :max_date
+),
+segmented as (
+    select feedback_date, 'all' as segment_type, 'all' as segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs
+    union all
+    select feedback_date, 'source', source, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs
+    union all
+    select feedback_date, 'family', family, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs
+    union all
+    select feedback_date, 'product', product, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where product is not null
+    union all
+    select feedback_date, 'location', location, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where location is not null
+    union all
+    select feedback_date, 'journey_stage', journey_stage, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where journey_stage is not null
+    union all
+    select feedback_date, 'touchpoint', touchpoint, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where touchpoint is not null
+),
+daily as (
+    select feedback_date, segment_type, segment_value, stat,
+        sum(n) as n, sum(k1) as k1, sum(k2) as k2, sum(k3) as k3, sum(k4) as k4, sum(k5) as k5,
+        sum(s1) as s1, sum(s2) as s2
+    from segmented
+    group by feedback_date, segment_type, segment_value, stat
+),
+windows as (
+    select 1 as window_days union all select 7 union all select 28
+),
+final as (
+    select
+        k.kpi_date, w.window_days, d.segment_type, d.segment_value, d.stat,
+        sum(d.n) as n, sum(d.k1) as k1, sum(d.k2) as k2, sum(d.k3) as k3, sum(d.k4) as k4,
+        sum(d.k5) as k5, sum(d.s1) as s1, sum(d.s2) as s2
+    from tmp_kpi_dates as k
+    cross join windows as w
+    join daily as d
+        on d.feedback_date between k.kpi_date - (w.window_days - 1) and k.kpi_date
+    group by k.kpi_date, w.window_days, d.segment_type, d.segment_value, d.stat
+)
+select * from final
+where n > 0
+order by kpi_date, window_days, segment_type, segment_value, stat;

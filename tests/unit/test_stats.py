@@ -1,0 +1,90 @@
+"""Intervals and metric values against hand-computed figures (KPIS.md)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.kpis.stats import compute_metrics, mean_interval, net_score, wilson
+
+Z = 1.959964
+
+
+def test_wilson_eight_of_ten():
+    # p = 0.8, z² = 3.841459: centre 0.716736, half-width 0.226578 (worked by hand)
+    value, low, high = wilson(np.array([8]), np.array([10]))
+    assert value[0] == pytest.approx(80.0)
+    assert low[0] == pytest.approx(49.0158, abs=1e-3)
+    assert high[0] == pytest.approx(94.3314, abs=1e-3)
+
+
+def test_wilson_extremes_stay_inside_0_100():
+    value, low, high = wilson(np.array([0, 1]), np.array([1, 1]))
+    assert list(value) == [0.0, 100.0]
+    assert low[0] == pytest.approx(0.0, abs=1e-12) and high[1] == pytest.approx(100.0, abs=1e-12)
+    assert 0 < high[0] < 100 and 0 < low[1] < 100
+
+
+def test_nps_with_passives():
+    # 10, 9, 9, 10 promoters; 6, 5, 3, 0 detractors; 8, 7 passives -> NPS 0
+    value, low, high = net_score(np.array([4]), np.array([4]), np.array([10]))
+    half = 100 * Z * math.sqrt((0.4 + 0.4 - 0.0) / 10)
+    assert value[0] == pytest.approx(0.0)
+    assert (low[0], high[0]) == pytest.approx((-half, half))
+    assert half == pytest.approx(55.4362, abs=1e-3)
+
+
+def test_nps_one_promoter_and_all_detractors():
+    value, low, high = net_score(np.array([1, 0]), np.array([0, 3]), np.array([1, 3]))
+    assert list(value) == [100.0, -100.0]
+    assert (low[0], high[0]) == (100.0, 100.0)
+    assert (low[1], high[1]) == (-100.0, -100.0)
+
+
+def test_nps_no_passives_clipped():
+    value, low, high = net_score(np.array([5, 2]), np.array([5, 0]), np.array([10, 2]))
+    assert value[0] == 0.0
+    assert high[0] == pytest.approx(100 * Z * math.sqrt(1 / 10))
+    # 2 of 2 promoters: value 100, variance 0 -> interval collapses at the clip
+    assert (value[1], low[1], high[1]) == (100.0, 100.0, 100.0)
+
+
+def test_mean_interval_and_n_of_one():
+    # ratings 5, 4, 4, 1: mean 3.5, sample variance 9/3 = 3
+    mean, low, high = mean_interval(np.array([14.0, 4.0]), np.array([58.0, 16.0]), np.array([4, 1]))
+    half = Z * math.sqrt(3) / 2
+    assert mean[0] == 3.5 and (low[0], high[0]) == pytest.approx((3.5 - half, 3.5 + half))
+    assert mean[1] == 4.0 and math.isnan(low[1]) and math.isnan(high[1])
+
+
+def _stats(rows):
+    cols = ["kpi_date", "window_days", "segment_type", "segment_value", "stat",
+            "n", "k1", "k2", "k3", "k4", "k5", "s1", "s2"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_compute_metrics_names_values_and_counts():
+    d = pd.Timestamp("2026-03-02").date()
+    stats = _stats([
+        (d, 1, "all", "all", "nps", 10, 4, 4, 0, 0, 0, 62.0, 0.0),
+        (d, 1, "all", "all", "rating", 4, 1, 0, 0, 2, 1, 14.0, 58.0),
+        (d, 1, "all", "all", "review", 4, 1, 0, 0, 0, 0, 0, 0),
+        (d, 1, "all", "all", "mention", 7, 0, 0, 0, 0, 0, 0, 0),
+        (d, 1, "all", "all", "csat", 10, 8, 0, 0, 0, 0, 40.0, 170.0),
+    ])
+    rows = compute_metrics(stats).set_index("metric")
+    assert rows.loc["nps", "value"] == 0.0 and rows.loc["nps", "sample_size"] == 10
+    assert rows.loc["promoter_share", "value"] == pytest.approx(40.0)
+    assert rows.loc["avg_rating", "value"] == 3.5
+    assert rows.loc["rating_share_4", "value"] == pytest.approx(50.0)
+    assert rows.loc["rating_share_3", "value"] == 0.0
+    assert rows.loc["review_count", "value"] == 4 and math.isnan(rows.loc["review_count", "ci_low"])
+    assert rows.loc["reply_rate", "value"] == pytest.approx(25.0)
+    assert rows.loc["mention_count", "value"] == 7
+    assert rows.loc["csat", "ci_low"] == pytest.approx(49.0158, abs=1e-3)
+    assert "ces" not in rows.index  # no responses with a CES score: the row is absent, not zero
+
+
+def test_compute_metrics_empty():
+    assert compute_metrics(_stats([])).empty
