@@ -1,0 +1,34 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make demo`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export CX_HOME ?= $(CURDIR)/var
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[airflow,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# 90 days of sample data ending yesterday, the nightly pipeline over them, the latest report.
+demo: install
+	@END=$$($(BIN)/python -c "import datetime as d; print(d.date.today() - d.timedelta(days=1))"); \
+	START=$$($(BIN)/python -c "import datetime as d; print(d.date.today() - d.timedelta(days=90))"); \
+	$(BIN)/cx sample-data --start $$START --end $$END && \
+	$(BIN)/cx db init && \
+	$(BIN)/cx backfill --start $$START --end $$END && \
+	$(BIN)/cx report --date $$END --send
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var .pytest_cache

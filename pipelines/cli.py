@@ -1,0 +1,201 @@
+"""The `cx` command (CONTRACT.md): exit 0 success, 1 run failed, 2 bad usage or configuration."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.config import Settings, parse_date
+from pipelines.errors import ConfigError, CxError
+
+app = typer.Typer(help="CX Pipeline: reviews, mentions and surveys into CX KPIs and reports.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Warehouse schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path of sources.yml (default: CX_CONFIG).")]
+
+
+def _pipeline(config: Path | None):
+    from pipelines.run import Pipeline
+
+    return Pipeline.from_env(config)
+
+
+@contextmanager
+def _progress(title: str) -> Iterator[Callable[[str], None]]:
+    """A Rich spinner with the current stage on a terminal; silent otherwise."""
+    if not out.is_terminal:
+        yield lambda _message: None
+        return
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+                  console=out, transient=True) as bar:
+        task = bar.add_task(title)
+        yield lambda message: bar.update(task, description=f"{title}: {message}")
+
+
+@db_app.command("init")
+def db_init(config: ConfigOpt = None) -> None:
+    """Create or migrate the warehouse schemas (idempotent)."""
+    pipeline = _pipeline(config)
+    applied = pipeline.init_db()
+    what = f"applied migrations {', '.join(map(str, applied))}" if applied else "already up to date"
+    out.print(f"warehouse {_safe_url(pipeline.settings.warehouse_url)}: {what}")
+
+
+@app.command("sample-data")
+def sample_data(
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")],
+    scale: Annotated[int, typer.Option(min=1, help="Volume multiplier.")] = 1,
+    defects: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of deliberately broken rows.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same files.")] = 7,
+    config: ConfigOpt = None,
+) -> None:
+    """Write realistic landing files for every built-in format."""
+    from pipelines.config import load_config
+    from pipelines.sample import generate
+
+    d1, d2 = parse_date(start, "--start"), parse_date(end, "--end")
+    _check_range(d1, d2)
+    settings = Settings.from_env(config)
+    cfg = load_config(settings.config_path)
+    with _progress("sample data"):
+        written = generate(settings.landing_dir, d1, d2, scale=scale, defects=defects, seed=seed,
+                           tz=cfg.timezone, brand=cfg.brand, competitors=cfg.competitors)
+    counts = ", ".join(f"{n:,} {fmt}" for fmt, n in written.items())
+    out.print(f"sample data {d1}..{d2} in {settings.landing_dir}: {counts}")
+
+
+@app.command("run")
+def run(
+    day: Annotated[str, typer.Option("--date", help="Business day, YYYY-MM-DD.")],
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")] = None,
+    deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Deliver the report.")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """The nightly pipeline for one business day."""
+    d = parse_date(day)
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    with _progress(f"run {d}") as note:
+        summary = pipeline.run_day(d, sources=source, deliver=deliver, progress=note)
+    for s in summary.sources:
+        line = (f"  {s.source}: {s.status}, {s.rows_in:,} in, {s.rows_loaded:,} loaded, "
+                f"{s.rows_quarantined:,} quarantined, {s.rows_duplicate:,} duplicate")
+        out.print(line + (f" — {s.message}" if s.status != "success" and s.message else ""))
+    out.print(f"run {summary.run_id}: {summary.kpi_rows:,} KPI rows; report {summary.report}")
+    if summary.failed:
+        err.print(f"[red]failed sources: {', '.join(s.source for s in summary.failed)}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command("backfill")
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")],
+    force: Annotated[bool, typer.Option("--force", help="Also redo days that already succeeded.")] = False,
+    deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Email each day's report.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Days D1..D2, resumable: days that already succeeded are skipped unless --force."""
+    d1, d2 = parse_date(start, "--start"), parse_date(end, "--end")
+    _check_range(d1, d2)
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    with _progress(f"backfill {d1}..{d2}") as note:
+        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, progress=note)
+    out.print(f"backfill {d1}..{d2}: {result.days_run} days run, {result.days_skipped} skipped, "
+              f"{result.rows_in:,} rows in ({result.rows_per_second:,.0f} rows/s); report {result.report}")
+    if result.failed_days:
+        err.print(f"[red]days with failed sources: {', '.join(map(str, result.failed_days))}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report(
+    day: Annotated[str, typer.Option("--date", help="Business day, YYYY-MM-DD.")],
+    send: Annotated[bool, typer.Option("--send", help="Deliver the report too.")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="Deliver even if already delivered.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Render (and optionally deliver) the report for a day from the marts."""
+    d = parse_date(day)
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    path, sent = pipeline.publish(d, deliver=send or resend)
+    out.print(f"report {path}" + (f"; {len(sent)} email(s) in {pipeline.settings.outbox_dir / str(d)}" if sent else ""))
+
+
+@app.command("status")
+def status(config: ConfigOpt = None) -> None:
+    """Last successful day per source, freshness, recent failures and quarantine counts."""
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    report = pipeline.status()
+    table = Table("source", "last success", "days stale", "last status", "quarantined", title="sources")
+    for row in report.sources:
+        table.add_row(row.source, str(row.last_success or "never"),
+                      "-" if row.days_stale is None else str(row.days_stale), row.last_status or "-",
+                      f"{row.quarantined:,}")
+    out.print(table)
+    for run_row in report.failures:
+        out.print(f"[red]failed[/red] {run_row}")
+
+
+def _check_range(d1: date, d2: date) -> None:
+    if d2 < d1:
+        raise ConfigError(f"--end {d2} is before --start {d1}")
+    if d2 - d1 > timedelta(days=366 * 20):
+        raise ConfigError(f"--start {d1} .. --end {d2} spans more than 20 years")
+
+
+def _safe_url(url: str) -> str:
+    """A warehouse URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL is reported by the engine itself
+        return url.split("@")[-1]
+
+
+def main() -> None:
+    """Entry point: turn the pipeline's errors into messages and exit codes, never tracebacks."""
+    try:
+        app(standalone_mode=False)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except CxError as exc:
+        err.print(f"[red]run failed:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("CX_DEBUG"):
+            raise
+        err.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc} (set CX_DEBUG=1 for the traceback)",
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,437 @@
+"""The stage sequence of a business day, called alike by the `cx` CLI and the Airflow DAG.
+
+extract → validate → load (one transaction per source and day) → marts and KPIs for the dates
+the new rows touch (one transaction) → report → delivery.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from time import perf_counter
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
+from pipelines.enrich.stage import STAGING_TABLE, to_staging
+from pipelines.errors import RunError, SourceError
+from pipelines.kpis.stats import compute_metrics
+from pipelines.sources import get_parser
+from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+from pipelines.warehouse.db import (
+    ensure_raw_table,
+    frame_as_table,
+    insert_frame,
+    make_engine,
+    migrate,
+    run_sql_file,
+    sql_text,
+    statements,
+)
+
+MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
+KPI_WINDOW = 28
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SourceResult:
+    """What happened to one source on one day; rows_in = loaded + quarantined + duplicate."""
+
+    source: str
+    status: str  # success | no_data | failed
+    files: int = 0
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    message: str = ""
+
+
+@dataclass
+class RunSummary:
+    """The outcome of `run_day`."""
+
+    run_id: str
+    day: date
+    sources: list[SourceResult] = field(default_factory=list)
+    kpi_rows: int = 0
+    report: Path | None = None
+    outbox: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SourceResult]:
+        return [s for s in self.sources if s.status == "failed"]
+
+
+@dataclass
+class BackfillResult:
+    """The outcome of `backfill`."""
+
+    days_run: int = 0
+    days_skipped: int = 0
+    rows_in: int = 0
+    seconds: float = 0.0
+    failed_days: list[date] = field(default_factory=list)
+    report: Path | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_in / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class SourceStatus:
+    """One row of `cx status`."""
+
+    source: str
+    last_success: date | None
+    days_stale: int | None
+    last_status: str | None
+    quarantined: int
+
+
+@dataclass
+class StatusReport:
+    sources: list[SourceStatus]
+    failures: list[str]
+
+
+def _expanding(sql: str, name: str) -> sa.TextClause:
+    """A statement whose `:name` parameter is bound to a list (`in :name`)."""
+    return sa.text(sql).bindparams(sa.bindparam(name, expanding=True))
+
+
+class Pipeline:
+    """One configured pipeline: settings, sources.yml and the warehouse engine."""
+
+    def __init__(self, settings: Settings, config: PipelineConfig, engine: sa.Engine | None = None) -> None:
+        self.settings = settings
+        self.config = config
+        self.engine = engine or make_engine(settings.warehouse_url)
+
+    @classmethod
+    def from_env(cls, config_path: str | Path | None = None) -> Pipeline:
+        """Settings from the environment, sources.yml from `config_path` or CX_CONFIG."""
+        settings = Settings.from_env(config_path)
+        return cls(settings, load_config(settings.config_path))
+
+    def init_db(self) -> list[int]:
+        """Create or migrate the warehouse schemas; returns the migration versions applied."""
+        return migrate(self.engine)
+
+    # -- extract, validate, load -------------------------------------------------------------
+
+    def day_end_utc(self, day: date) -> pd.Timestamp:
+        """The first instant after business day `day`, in UTC."""
+        local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.config.timezone)
+        return pd.Timestamp(local).tz_convert("UTC")
+
+    def load_source(self, day: date, source: SourceConfig, run_id: str) -> SourceResult:
+        """Extract, validate and load one source's files for `day` in a single transaction.
+
+        A SourceError (unreadable file, missing required column) rolls the source back and is
+        recorded as a failed source; the other sources are unaffected.
+        """
+        files = source.files(self.settings.landing_dir, day)
+        if not files:
+            result = SourceResult(source.name, "no_data", message=f"no files match {source.path}")
+            self._record_source(day, run_id, result)
+            return result
+        try:
+            with self.engine.begin() as conn:
+                result = self._load_files(conn, day, source, run_id, files)
+        except SourceError as exc:
+            result = SourceResult(source.name, "failed", files=len(files), message=str(exc))
+        self._record_source(day, run_id, result)
+        return result
+
+    def _load_files(
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path]
+    ) -> SourceResult:
+        from pipelines.validate import validate_batch  # GX is heavy: imported only to load
+
+        family, tz = source.family, self.config.timezone
+        raw_table = ensure_raw_table(conn, source.name)
+        names = [str(p) for p in files]
+        # a reload replaces what an earlier load of the same files left behind
+        conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
+        conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
+                     {"source": source.name, "files": names})
+        result = SourceResult(source.name, "success", files=len(files))
+        checks: dict[tuple, dict] = {}
+        parse = get_parser(source.format)
+        day_end = self.day_end_utc(day)
+        for path in files:
+            for batch in parse(path, source, tz):
+                validation = validate_batch(batch, family, source.name, day_end)
+                insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
+                insert_frame(conn, self._quarantine_rows(validation.quarantined, source, day, run_id),
+                             "ops.quarantine")
+                staged = to_staging(
+                    validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
+                    load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
+                )
+                loaded = self._merge(conn, family, staged)
+                result.rows_in += len(batch)
+                result.rows_quarantined += len(validation.quarantined)
+                result.rows_loaded += loaded
+                result.rows_duplicate += (len(validation.good) - len(staged)) + (len(staged) - loaded)
+                for check in validation.results:
+                    key = (check["suite"], check["expectation"], check["column"], check["severity"])
+                    agg = checks.setdefault(key, {"success": True, "unexpected_count": 0, "element_count": 0})
+                    agg["success"] &= bool(check["success"])
+                    agg["unexpected_count"] += int(check.get("unexpected_count") or 0)
+                    agg["element_count"] += int(check.get("element_count") or 0)
+        accounted = result.rows_loaded + result.rows_quarantined + result.rows_duplicate
+        if accounted != result.rows_in:
+            raise RunError(
+                f"{source.name}: row accounting does not balance: {result.rows_in} in, {accounted} accounted"
+            )
+        conn.execute(
+            sa.text("insert into ops.row_accounting values (:run_id, :source, :day, :rows_in, :loaded, "
+                    ":quarantined, :duplicate)"),
+            {"run_id": run_id, "source": source.name, "day": day, "rows_in": result.rows_in,
+             "loaded": result.rows_loaded, "quarantined": result.rows_quarantined,
+             "duplicate": result.rows_duplicate},
+        )
+        if checks:
+            frame = pd.DataFrame(
+                [{"run_id": run_id, "source": source.name, "business_date": day, "suite": k[0],
+                  "expectation": k[1], "column_name": k[2], "severity": k[3], **v} for k, v in checks.items()]
+            )
+            insert_frame(conn, frame, "ops.validation_results")
+        return result
+
+    @staticmethod
+    def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "item_id": batch[ID_COLUMN[family]],
+            "item_at": batch[TIME_COLUMN[family]],
+            "_record": batch["_raw"],
+            "_parse_error": batch["_parse_error"],
+            "_load_id": run_id,
+            "_file": batch["_file"],
+            "_line": batch["_line"].astype("int64"),
+            "_loaded_at": pd.Timestamp.now(tz="UTC"),
+        })
+
+    @staticmethod
+    def _quarantine_rows(bad: pd.DataFrame, source: SourceConfig, day: date, run_id: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "run_id": run_id,
+            "source": source.name,
+            "business_date": pd.Series([day] * len(bad), dtype="object"),
+            "file": bad["_file"].astype("string").values,
+            "line": bad["_line"].astype("int64").values,
+            "reason": bad["reason"].astype("string").values,
+            "raw_record": bad["_raw"].astype("string").values,
+        })
+
+    @staticmethod
+    def _merge(conn: sa.Connection, family: str, staged: pd.DataFrame) -> int:
+        """Merge staged rows by natural key (latest version wins); returns rows new or newer."""
+        if staged.empty:
+            return 0
+        table, key = STAGING_TABLE[family], ID_COLUMN[family]
+        with frame_as_table(conn, staged, "incoming"):
+            loaded = conn.execute(sa.text(
+                f"select count(*) from incoming as i left join {table} as s "
+                f"on s.source = i.source and s.{key} = i.{key} "
+                f"where s.{key} is null or i.version_at > s.version_at"
+            )).scalar_one()
+            upsert = sql_text("staging/upsert.sql").format(
+                table=table, key=key, columns=", ".join(staged.columns))
+            for stmt in statements(upsert):
+                conn.exec_driver_sql(stmt)
+        return int(loaded)
+
+    def _record_source(self, day: date, run_id: str, result: SourceResult) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("insert into ops.source_runs values (:run_id, :source, :day, :status, :message, "
+                        ":files, :at)"),
+                {"run_id": run_id, "source": result.source, "day": day, "status": result.status,
+                 "message": result.message, "files": result.files, "at": datetime.now(UTC)},
+            )
+
+    # -- marts and KPIs ----------------------------------------------------------------------
+
+    def build_marts(self, day: date) -> int:
+        """Rebuild the marts for every dirty date and kpi_daily for the dates they reach.
+
+        One transaction: the marts move from one consistent state to the next. Returns the
+        number of kpi_daily rows written.
+        """
+        with self.engine.begin() as conn:
+            self._sync_dim_source(conn)
+            dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
+            for name in MART_FILES:
+                if dirty:
+                    run_sql_file(conn, f"marts/{name}")
+            latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
+            horizon = max(day, latest or day)
+            kpi_dates = sorted({day} | {
+                d + timedelta(days=i) for d in dirty for i in range(KPI_WINDOW)
+                if d + timedelta(days=i) <= horizon
+            })
+            dates = pd.DataFrame({"kpi_date": pd.Series(kpi_dates, dtype="object")})
+            params = {"min_date": kpi_dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": kpi_dates[-1]}
+            with frame_as_table(conn, dates, "tmp_kpi_dates"):
+                stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
+                medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn,
+                                            params=params)
+            rows = compute_metrics(stats, medians)
+            conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
+                         {"dates": kpi_dates})
+            insert_frame(conn, rows, "marts.kpi_daily")
+            conn.execute(sa.text("delete from ops.dirty_dates"))
+        return len(rows)
+
+    def _sync_dim_source(self, conn: sa.Connection) -> None:
+        conn.execute(sa.text("delete from marts.dim_source"))
+        insert_frame(conn, pd.DataFrame(
+            [{"source": s.name, "family": s.family, "format": s.format} for s in self.config.sources]
+        ), "marts.dim_source")
+
+    # -- report and delivery -----------------------------------------------------------------
+
+    def publish(self, day: date, deliver: bool = True) -> tuple[Path, list[Path]]:
+        """Render the web report for `day` and, when asked, deliver the emails."""
+        from pipelines.report import deliver as send
+        from pipelines.report import write_report
+
+        path = write_report(self.engine, self.settings, self.config, day)
+        return path, (send(self.engine, self.settings, self.config, day) if deliver else [])
+
+    # -- whole days ----------------------------------------------------------------------------
+
+    def start_run(self, day: date) -> str:
+        """Record a new run for `day` and return its id."""
+        run_id = f"{day.isoformat()}-{uuid.uuid4().hex[:12]}"
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("insert into ops.runs values (:id, :day, :at, null, 'running', null)"),
+                         {"id": run_id, "day": day, "at": datetime.now(UTC)})
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, message: str = "") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("update ops.runs set finished_at = :at, status = :status, message = :message "
+                        "where run_id = :id"),
+                {"id": run_id, "at": datetime.now(UTC), "status": status, "message": message},
+            )
+
+    def run_day(
+        self, day: date, sources: list[str] | None = None, deliver: bool = True,
+        progress: Progress | None = None,
+    ) -> RunSummary:
+        """The nightly pipeline for business day `day`."""
+        selected = self.config.select(sources)
+        run_id = self.start_run(day)
+        summary = RunSummary(run_id, day)
+        try:
+            summary.sources = self._load_all(day, selected, run_id, progress)
+            _note(progress, "marts and KPIs")
+            summary.kpi_rows = self.build_marts(day)
+            _note(progress, "report")
+            summary.report, summary.outbox = self.publish(day, deliver)
+        except Exception as exc:
+            self.finish_run(run_id, "failed", str(exc))
+            raise
+        failed = summary.failed
+        self.finish_run(run_id, "failed" if failed else "success",
+                        "; ".join(f"{s.source}: {s.message}" for s in failed))
+        return summary
+
+    def backfill(
+        self, start: date, end: date, *, force: bool = False, deliver: bool = False,
+        progress: Progress | None = None,
+    ) -> BackfillResult:
+        """Days start..end: load every day, then rebuild the marts once for all dates touched.
+
+        Resumable: days whose run already succeeded are skipped unless `force`. Loads commit
+        per source and day and leave their dates dirty, so an interrupted backfill loses no work
+        and the next one rebuilds whatever marts are still pending. The cost grows with the rows
+        loaded, not with days × history, because the marts are built once.
+        """
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        done: set[date] = set()
+        if not force:
+            with self.engine.connect() as conn:
+                done = set(conn.execute(sa.text(
+                    "select distinct business_date from ops.runs where status = 'success' "
+                    "and business_date between :start and :end"), {"start": start, "end": end}).scalars())
+        todo = [d for d in days if d not in done]
+        result = BackfillResult(days_skipped=len(days) - len(todo))
+        clock = perf_counter()
+        runs: dict[date, tuple[str, list[SourceResult]]] = {}
+        for i, day in enumerate(todo, 1):
+            run_id = self.start_run(day)
+            try:
+                loaded = self._load_all(day, self.config.sources, run_id, None)
+            except Exception as exc:
+                self.finish_run(run_id, "failed", str(exc))
+                raise
+            self.finish_run(run_id, "loaded")
+            runs[day] = (run_id, loaded)
+            result.rows_in += sum(s.rows_in for s in loaded)
+            elapsed = perf_counter() - clock
+            eta = elapsed / i * (len(todo) - i)
+            _note(progress, f"day {i}/{len(todo)} {day}: {result.rows_in / elapsed:,.0f} rows/s, ETA {eta:,.0f}s")
+        _note(progress, "marts and KPIs")
+        self.build_marts(end)
+        for day, (run_id, loaded) in runs.items():
+            failed = [s for s in loaded if s.status == "failed"]
+            if failed:
+                result.failed_days.append(day)
+            self.finish_run(run_id, "failed" if failed else "success",
+                            "; ".join(f"{s.source}: {s.message}" for s in failed))
+            if deliver:
+                self.publish(day, deliver=True)
+        _note(progress, "report")
+        result.report, _ = self.publish(end, deliver=False)
+        result.days_run = len(todo)
+        result.seconds = perf_counter() - clock
+        return result
+
+    def status(self, today: date | None = None) -> StatusReport:
+        """Freshness and health per source, for `cx status`."""
+        today = today or date.today()
+        with self.engine.connect() as conn:
+            last_ok = dict(conn.execute(sa.text(
+                "select source, max(business_date) from ops.source_runs where status = 'success' "
+                "group by source")).all())
+            last = dict(conn.execute(sa.text(
+                "select source, status from (select source, status, row_number() over "
+                "(partition by source order by finished_at desc) as rn from ops.source_runs) as r "
+                "where rn = 1")).all())
+            quarantined = dict(conn.execute(sa.text(
+                "select source, count(*) from ops.quarantine group by source")).all())
+            failures = [f"{r.business_date} {r.source}: {r.message}" for r in conn.execute(sa.text(
+                "select business_date, source, message from ops.source_runs where status = 'failed' "
+                "order by finished_at desc limit 10"))]
+        rows = []
+        for source in self.config.sources:
+            ok = last_ok.get(source.name)
+            rows.append(SourceStatus(source.name, ok, (today - ok).days if ok else None,
+                                     last.get(source.name), int(quarantined.get(source.name, 0))))
+        return StatusReport(rows, failures)
+
+    def _load_all(self, day: date, sources: Iterable[SourceConfig], run_id: str,
+                  progress: Progress | None) -> list[SourceResult]:
+        results = []
+        for source in sources:
+            _note(progress, f"load {source.name}")
+            results.append(self.load_source(day, source, run_id))
+        return results
+
+
+def _note(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
