@@ -1,0 +1,123 @@
+"""The validation stage: a canonical batch against its family's GX suite, bad rows to quarantine.
+
+Every row ends up in exactly one of `good` or `quarantined` (ARCHITECTURE.md, "nothing lost").
+GX decides pass or fail: each suite runs once per batch with `result_format` COMPLETE, and rows are
+routed by the `unexpected_index_list` of the failed critical expectations. Warning-level failures
+are only recorded in `results`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import SourceError
+from pipelines.validate.gx import Check, Outcome, load_suite, run_suite
+
+QUARANTINE_COLUMNS = ("_file", "_line", "_raw")
+DEFAULT_TOLERANCE = pd.Timedelta(hours=1)
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one batch."""
+
+    good: pd.DataFrame
+    quarantined: pd.DataFrame
+    results: list[dict[str, Any]]
+
+
+def validate_batch(
+    df: pd.DataFrame,
+    family: str,
+    source: str,
+    day_end_utc: pd.Timestamp,
+    tolerance: pd.Timedelta = DEFAULT_TOLERANCE,
+) -> Validation:
+    """Validate a canonical batch (`base.conform` output) and split it into good and quarantined.
+
+    Timestamps later than `day_end_utc + tolerance` are quarantined: an item from the future is
+    a clock or parsing error, not late data. A row failing several critical expectations is
+    quarantined once, with every reason joined by "; ". Raises SourceError when `df` lacks a
+    column the suite or the quarantine needs, or when GX cannot run an expectation.
+    """
+    suite = load_suite(family)
+    missing = [c for c in (*suite.columns, *QUARANTINE_COLUMNS) if c not in df.columns]
+    if missing:
+        raise SourceError(
+            f"{source}: {family} batch has no column {', '.join(missing)} (required by expectations/{family}.json)"
+        )
+    max_time = pd.Timestamp(day_end_utc)
+    max_time = (max_time.tz_localize("UTC") if max_time.tzinfo is None else max_time) + tolerance
+    parameters = {"max_time": max_time}
+
+    outcomes = run_suite(suite, _gx_frame(df, suite.columns), parameters)
+    broken = [o for o in outcomes if o.error]
+    if broken:
+        o = broken[0]
+        raise SourceError(f"{source}: {suite.name}: {o.check.type} on {o.check.column} failed: {o.error}")
+
+    bad = np.zeros(len(df), dtype=bool)
+    reasons = np.full(len(df), "", dtype=object)
+    for o in outcomes:
+        if o.check.severity != "critical" or o.success or not o.unexpected_index:
+            continue
+        rows = np.asarray(o.unexpected_index, dtype=np.intp)
+        reason = _reason(o.check, parameters)
+        reasons[rows] = np.where(bad[rows], reasons[rows] + "; " + reason, reason)
+        bad[rows] = True
+
+    quarantined = df.loc[bad, list(QUARANTINE_COLUMNS)].reset_index(drop=True)
+    quarantined["reason"] = pd.array(reasons[bad], dtype="string")
+    return Validation(
+        good=df.loc[~bad].reset_index(drop=True),
+        quarantined=quarantined,
+        results=[_result(suite.name, o) for o in outcomes],
+    )
+
+
+def _gx_frame(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The columns GX reads, indexed by position, nullable numbers as float64 with NaN.
+
+    Passing only the checked columns keeps GX's batch fingerprinting cheap (it hashes the whole
+    frame). GX 1.24's between check is vectorized for numpy numbers but makes one Python call per
+    value of pandas' nullable `Float64`; NaN is null to GX too, so the verdicts are the same.
+    """
+    frame = df.loc[:, list(columns)].reset_index(drop=True)
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype):
+            frame[col] = frame[col].to_numpy(dtype="float64", na_value=np.nan)
+    return frame
+
+
+def _reason(check: Check, parameters: dict[str, Any]) -> str:
+    """`column: expectation`, plus the bounds for a between check, e.g. `nps: ..._between [0, 10]`."""
+    text = f"{check.column}: {check.type}"
+    if "min_value" in check.kwargs or "max_value" in check.kwargs:
+        low, high = (_value(check.kwargs.get(k), parameters) for k in ("min_value", "max_value"))
+        text += f" [{low}, {high}]"
+    return text
+
+
+def _value(value: Any, parameters: dict[str, Any]) -> Any:
+    """A kwarg as the check used it: a {"$PARAMETER": name} reference resolved, times in ISO."""
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        value = parameters[value["$PARAMETER"]]
+    return value.isoformat() if isinstance(value, pd.Timestamp) else value
+
+
+def _result(suite: str, o: Outcome) -> dict[str, Any]:
+    """One row for ops.validation results."""
+    return {
+        "suite": suite,
+        "expectation": o.check.type,
+        "column": o.check.column,
+        "severity": o.check.severity,
+        "success": o.success,
+        "unexpected_count": o.unexpected_count,
+        "element_count": o.element_count,
+    }

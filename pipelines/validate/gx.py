@@ -1,0 +1,165 @@
+"""Great Expectations plumbing: the suites in expectations/, one context, one batch definition.
+
+Creating a GX context, data source and batch definition costs more than validating a batch, and a
+backfill validates thousands of batches, so they are built once per process and reused; each suite
+is read from `expectations/<family>.json` once. GX's usage statistics, progress bars and INFO logs
+are switched off: the pipeline reports its own progress. GX is imported on first use so that
+importing the pipeline (the CLI, the DAG) stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from pipelines.config import EXPECTATIONS_DIR, FAMILIES
+
+if TYPE_CHECKING:
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.core.batch_definition import BatchDefinition
+
+SEVERITIES = ("critical", "warning")
+
+# GX logs its own plumbing at INFO (docs registration, temp dirs); keep its WARNINGs and above.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation of a suite, as written in its JSON file."""
+
+    type: str
+    column: str | None
+    kwargs: dict[str, Any]
+    severity: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A family's expectation suite: its checks in file order and the columns they read."""
+
+    name: str
+    checks: tuple[Check, ...]
+    columns: tuple[str, ...]
+    expectations: ExpectationSuite
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What GX found for one check on one batch; `unexpected_index` holds frame positions."""
+
+    check: Check
+    success: bool
+    element_count: int
+    unexpected_count: int
+    unexpected_index: list[int]
+    error: str | None
+
+
+@cache
+def load_suite(family: str) -> Suite:
+    """The suite of `family`, read from its JSON file once per process."""
+    from great_expectations.core import ExpectationSuite
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+    path = EXPECTATIONS_DIR / f"{family}.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    checks: list[Check] = []
+    columns: dict[str, None] = {}
+    for entry in doc["expectations"]:
+        severity = entry.get("meta", {}).get("severity")
+        if severity not in SEVERITIES:
+            raise ValueError(f"{path}: {entry['type']}: meta.severity must be one of {SEVERITIES}")
+        kwargs = entry["kwargs"]
+        checks.append(Check(entry["type"], kwargs.get("column"), kwargs, severity))
+        columns.update(dict.fromkeys(_columns_read(kwargs)))
+    suite = ExpectationSuite(**doc)
+    # ExpectationSuite logs and drops an invalid expectation instead of raising.
+    if len(suite.expectations) != len(checks):
+        raise ValueError(f"{path}: GX rejected {len(checks) - len(suite.expectations)} expectation(s)")
+    # GX returns results grouped by column; the id maps each result back to its check.
+    for position, expectation in enumerate(suite.expectations):
+        expectation.id = str(position)
+    return Suite(doc["name"], tuple(checks), tuple(columns), suite)
+
+
+def run_suite(suite: Suite, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Outcome]:
+    """Validate `frame` (a RangeIndex) against `suite` in one GX call, outcomes in suite order."""
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    report = batch.validate(
+        suite.expectations,
+        result_format={"result_format": "COMPLETE"},
+        expectation_parameters=parameters,
+    )
+    found: dict[int, Outcome] = {}
+    for result in report.results:
+        position = int(result.expectation_config.id)
+        stats = result.result
+        found[position] = Outcome(
+            check=suite.checks[position],
+            success=bool(result.success),
+            element_count=int(stats.get("element_count", 0)),
+            unexpected_count=int(stats.get("unexpected_count", 0)),
+            unexpected_index=list(stats.get("unexpected_index_list") or []),
+            error=_error(result.exception_info),
+        )
+    return [found[position] for position in range(len(suite.checks))]
+
+
+@cache
+def _batch_definition() -> BatchDefinition:
+    """The in-memory context and its whole-dataframe batch definition, built once per process."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+        ),
+    )
+    asset = context.data_sources.add_pandas("cx_pipeline").add_dataframe_asset("batch")
+    return asset.add_batch_definition_whole_dataframe("whole_batch")
+
+
+def _columns_read(kwargs: dict[str, Any]) -> list[str]:
+    """The columns an expectation reads: its `column` and any named in its row condition."""
+    found = [kwargs["column"]] if "column" in kwargs else []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("column"), dict):
+                found.append(node["column"]["name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(kwargs.get("row_condition"))
+    return found
+
+
+def _error(info: dict[str, Any] | None) -> str | None:
+    """The message of an exception GX caught while running a check, or None.
+
+    GX reports either one `{raised_exception, exception_message}` record or, when a metric
+    failed, a mapping of metric id to such records.
+    """
+    if not info:
+        return None
+    records = [info] if "exception_message" in info else list(info.values())
+    messages = [r.get("exception_message") for r in records if r.get("exception_message")]
+    return "; ".join(dict.fromkeys(messages)) or None

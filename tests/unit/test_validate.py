@@ -1,0 +1,197 @@
+"""The validation stage: GX suites route bad rows to quarantine with reasons; warnings only count."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipelines.config import EXPECTATIONS_DIR
+from pipelines.errors import SourceError
+from pipelines.sources.base import ID_COLUMN, conform
+from pipelines.validate import Validation, validate_batch
+
+DAY_END = pd.Timestamp("2024-05-02T00:00:00Z")
+
+CLEAN: dict[str, dict[str, Any]] = {
+    "review": {"created_at": "2024-05-01T09:30:00Z", "rating": 4, "body": "Lovely", "language": "en"},
+    "mention": {"created_at": "2024-05-01T09:30:00Z", "text": "@acme thanks!", "language": "en-GB"},
+    "survey": {"submitted_at": "2024-05-01T09:30:00Z", "nps": 9, "csat": 5, "ces": 2, "comment": "ok"},
+}
+
+
+def batch(family: str, n: int = 4, **changes: dict[str, Any]) -> pd.DataFrame:
+    """A canonical batch of `n` clean rows; `changes` maps a line number ("l3") to new values."""
+    rows = []
+    for line in range(1, n + 1):
+        row = {ID_COLUMN[family]: f"{family[0]}{line}", **CLEAN[family], **changes.get(f"l{line}", {})}
+        rows.append({**row, "_file": f"{family}.jsonl", "_line": line, "_raw": json.dumps(row)})
+    return conform(pd.DataFrame(rows), family)
+
+
+def run(df: pd.DataFrame, family: str, **kwargs: Any) -> Validation:
+    return validate_batch(df, family, "test_source", DAY_END, **kwargs)
+
+
+def lines(frame: pd.DataFrame) -> list[int]:
+    return frame["_line"].tolist()
+
+
+def result(v: Validation, expectation: str, column: str) -> dict[str, Any]:
+    (found,) = [r for r in v.results if r["expectation"] == expectation and r["column"] == column]
+    return found
+
+
+@pytest.mark.parametrize("family", ["review", "mention", "survey"])
+def test_clean_batch_passes_wholly(family: str) -> None:
+    df = batch(family)
+    v = run(df, family)
+    pd.testing.assert_frame_equal(v.good, df)
+    assert v.quarantined.empty
+    assert list(v.quarantined.columns) == ["_file", "_line", "_raw", "reason"]
+    assert all(r["success"] for r in v.results)
+    assert {r["suite"] for r in v.results} == {family}
+
+
+@pytest.mark.parametrize(
+    ("family", "change", "reason"),
+    [
+        ("review", {"_parse_error": "invalid JSON"}, "_parse_error: expect_column_values_to_be_null"),
+        ("review", {"review_id": None}, "review_id: expect_column_values_to_not_be_null"),
+        ("review", {"created_at": None}, "created_at: expect_column_values_to_not_be_null"),
+        ("review", {"created_at": "yesterday-ish"}, "created_at: expect_column_values_to_not_be_null"),
+        ("review", {"rating": 6}, "rating: expect_column_values_to_be_between [1, 5]"),
+        ("review", {"rating": 0}, "rating: expect_column_values_to_be_between [1, 5]"),
+        ("mention", {"mention_id": None}, "mention_id: expect_column_values_to_not_be_null"),
+        ("mention", {"text": None}, "text: expect_column_values_to_not_be_null"),
+        ("survey", {"submitted_at": None}, "submitted_at: expect_column_values_to_not_be_null"),
+        ("survey", {"nps": 11}, "nps: expect_column_values_to_be_between [0, 10]"),
+        ("survey", {"nps": -1}, "nps: expect_column_values_to_be_between [0, 10]"),
+        ("survey", {"csat": 0}, "csat: expect_column_values_to_be_between [1, 5]"),
+        ("survey", {"ces": 8}, "ces: expect_column_values_to_be_between [1, 7]"),
+    ],
+)
+def test_each_critical_failure_routes_exactly_its_row(family: str, change: dict, reason: str) -> None:
+    v = run(batch(family, l3=change), family)
+    assert lines(v.quarantined) == [3]
+    assert v.quarantined["reason"].tolist() == [reason]
+    assert v.quarantined["_file"].tolist() == [f"{family}.jsonl"]
+    assert json.loads(v.quarantined["_raw"].iloc[0])[next(iter(change))] == next(iter(change.values()))
+    assert lines(v.good) == [1, 2, 4]
+
+
+def test_row_failing_two_expectations_appears_once_with_both_reasons() -> None:
+    v = run(batch("review", l2={"_parse_error": "bad row", "rating": 9}), "review")
+    assert lines(v.quarantined) == [2]
+    assert v.quarantined["reason"].iloc[0] == (
+        "_parse_error: expect_column_values_to_be_null; rating: expect_column_values_to_be_between [1, 5]"
+    )
+
+
+def test_future_timestamp_beyond_tolerance_is_quarantined_within_is_not() -> None:
+    df = batch(
+        "mention",
+        l1={"created_at": "2024-05-02T00:59:59Z"},
+        l2={"created_at": "2024-05-02T01:00:00Z"},
+        l3={"created_at": "2024-05-02T01:00:01Z"},
+        l4={"created_at": "2024-05-09T12:00:00Z"},
+    )
+    v = run(df, "mention")
+    assert lines(v.good) == [1, 2]
+    assert lines(v.quarantined) == [3, 4]
+    assert set(v.quarantined["reason"]) == {
+        "created_at: expect_column_values_to_be_between [None, 2024-05-02T01:00:00+00:00]"
+    }
+    assert lines(run(df, "mention", tolerance=pd.Timedelta(0)).good) == []
+
+
+def test_time_bound_follows_each_call_not_the_first() -> None:
+    df = batch("survey", l1={"submitted_at": "2024-05-02T12:00:00Z"})
+    assert lines(run(df, "survey").quarantined) == [1]
+    later = validate_batch(df, "survey", "test_source", DAY_END + pd.Timedelta(days=1))
+    assert later.quarantined.empty
+
+
+def test_duplicate_ids_are_a_warning_not_quarantined() -> None:
+    v = run(batch("review", l3={"review_id": "r1"}), "review")
+    assert v.quarantined.empty
+    assert lines(v.good) == [1, 2, 3, 4]
+    assert result(v, "expect_column_values_to_be_unique", "review_id") == {
+        "suite": "review",
+        "expectation": "expect_column_values_to_be_unique",
+        "column": "review_id",
+        "severity": "warning",
+        "success": False,
+        "unexpected_count": 2,
+        "element_count": 4,
+    }
+
+
+def test_warnings_are_recorded_but_never_quarantine() -> None:
+    v = run(batch("review", l1={"language": "English"}, l2={"body": "x" * 20_001}), "review")
+    assert v.quarantined.empty
+    assert result(v, "expect_column_values_to_match_regex", "language")["unexpected_count"] == 1
+    assert result(v, "expect_column_value_lengths_to_be_between", "body")["unexpected_count"] == 1
+
+    scoreless = {"nps": None, "csat": None, "ces": None}
+    v = run(batch("survey", l2=scoreless, l4={**scoreless, "csat": 3}), "survey")
+    assert v.quarantined.empty
+    no_score = result(v, "expect_column_values_to_not_be_null", "nps")
+    assert (no_score["severity"], no_score["success"], no_score["unexpected_count"]) == ("warning", False, 1)
+
+
+def test_null_scores_and_languages_are_allowed() -> None:
+    v = run(batch("review", l1={"rating": None, "language": None}), "review")
+    assert v.quarantined.empty
+
+
+def test_results_have_one_entry_per_expectation_in_suite_order() -> None:
+    suite = json.loads((EXPECTATIONS_DIR / "survey.json").read_text())
+    v = run(batch("survey"), "survey")
+    assert [(r["expectation"], r["column"], r["severity"]) for r in v.results] == [
+        (e["type"], e["kwargs"]["column"], e["meta"]["severity"]) for e in suite["expectations"]
+    ]
+
+
+def test_missing_required_column_raises_naming_source_and_column() -> None:
+    with pytest.raises(SourceError, match=r"test_source.*rating"):
+        run(batch("review").drop(columns=["rating"]), "review")
+
+
+def test_routing_uses_positions_whatever_the_index() -> None:
+    df = batch("review", l2={"rating": 7})
+    df.index = [40, 30, 20, 10]
+    v = run(df, "review")
+    assert lines(v.quarantined) == [2]
+    assert lines(v.good) == [1, 3, 4]
+
+
+def test_every_row_lands_in_exactly_one_output() -> None:
+    df = batch(
+        "survey",
+        n=10,
+        l2={"nps": 12},
+        l3={"response_id": None, "ces": 0},
+        l5={"submitted_at": "2025-01-01T00:00:00Z"},
+        l7={"response_id": "s1"},
+        l9={"_parse_error": "truncated line"},
+    )
+    v = run(df, "survey")
+    assert len(v.good) + len(v.quarantined) == len(df)
+    assert sorted(lines(v.good) + lines(v.quarantined)) == list(range(1, 11))
+    assert lines(v.quarantined) == [2, 3, 5, 9]
+    assert list(v.good.columns) == list(df.columns)
+
+
+def test_all_rows_bad_is_not_an_error_here() -> None:
+    v = run(batch("review", n=2, l1={"rating": 0}, l2={"rating": 0}), "review")
+    assert v.good.empty
+    assert lines(v.quarantined) == [1, 2]
+
+
+def test_empty_batch() -> None:
+    v = run(batch("review", n=0), "review")
+    assert v.good.empty and v.quarantined.empty
+    assert all(r["success"] and r["element_count"] == 0 for r in v.results)
