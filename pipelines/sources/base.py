@@ -64,13 +64,21 @@ def conform(df: pd.DataFrame, family: str) -> pd.DataFrame:
 
 
 def to_utc(values: pd.Series, tz: ZoneInfo | None = None, fmt: str | None = None) -> pd.Series:
-    """Parse timestamps to UTC; naive values are taken as local time in `tz` (UTC if none)."""
+    """Parse timestamps to UTC; naive values are local time in `tz` (UTC when no `tz` is given).
+
+    Values with offsets are converted whatever their offset, so a column mixing `Z` and `+01:00`
+    parses; with a `tz`, naive values are localized (a DST gap or overlap gives NaT).
+    """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").astype(TS)
-    parsed = pd.to_datetime(values, errors="coerce", format=fmt or "mixed", utc=False)
-    if getattr(parsed.dt, "tz", None) is None:
-        parsed = parsed.dt.tz_localize(tz or "UTC", ambiguous="NaT", nonexistent="NaT")
-    return parsed.dt.tz_convert("UTC").astype(TS)
+    if tz is not None:
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format=fmt or "mixed")
+        except ValueError:  # offsets mixed with naive values: the offsets decide
+            parsed = None
+        if parsed is not None and getattr(parsed.dt, "tz", None) is None:
+            return parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC").astype(TS)
+    return pd.to_datetime(values, errors="coerce", format=fmt or "mixed", utc=True).astype(TS)
 
 
 def synthetic_id(source: str, text: str, timestamp: str) -> str:
