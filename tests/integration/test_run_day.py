@@ -1,0 +1,135 @@
+"""One business day end to end on a real warehouse (DuckDB and PostgreSQL), KPIs by hand."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.conftest import DAY
+
+D = date.fromisoformat(DAY)
+Z = 1.959964
+MART_TABLES = ["dim_date", "dim_source", "fct_review", "fct_mention", "fct_survey_response", "fct_feedback",
+               "kpi_daily"]
+
+
+def kpi(conn, metric, window=1, segment_type="all", segment_value="all", day=D):
+    row = conn.execute(sa.text(
+        "select value, sample_size, ci_low, ci_high from marts.kpi_daily where kpi_date = :d and "
+        "window_days = :w and metric = :m and segment_type = :t and segment_value = :v"),
+        {"d": day, "w": window, "m": metric, "t": segment_type, "v": segment_value}).one_or_none()
+    return row
+
+
+def checksums(engine) -> dict[str, str]:
+    """A digest of every mart table's full contents, in a stable order."""
+    out = {}
+    with engine.connect() as conn:
+        for table in MART_TABLES:
+            rows = conn.execute(sa.text(f"select * from marts.{table} order by 1, 2, 3, 4, 5")).all() \
+                if table == "kpi_daily" else conn.execute(sa.text(f"select * from marts.{table} order by 1")).all()
+            out[table] = hashlib.sha256(json.dumps([list(map(str, r)) for r in rows]).encode()).hexdigest()
+    return out
+
+
+def test_nps_and_csat_match_hand_computation(tiny):
+    summary = tiny.run_day(D)
+    assert not summary.failed
+    with tiny.engine.connect() as conn:
+        value, n, low, high = kpi(conn, "nps")
+        half = 100 * Z * math.sqrt(0.8 / 10)  # p = d = 0.4
+        assert (value, n) == (0.0, 10)
+        assert (low, high) == pytest.approx((-half, half))
+
+        # 7-day window: the late response from D-1 (a detractor) joins: P 4, D 5, n 11
+        value, n, low, high = kpi(conn, "nps", window=7)
+        p, d = 4 / 11, 5 / 11
+        half = 100 * Z * math.sqrt((p + d - (p - d) ** 2) / 11)
+        assert n == 11 and value == pytest.approx(-100 / 11)
+        assert (low, high) == pytest.approx((-100 / 11 - half, -100 / 11 + half))
+
+        # CSAT top-2-box 7 of 10, Wilson: centre 0.644490, half-width 0.247718 (worked by hand)
+        value, n, low, high = kpi(conn, "csat")
+        assert (value, n) == (pytest.approx(70.0), 10)
+        assert (low, high) == pytest.approx((39.6772, 89.2208), abs=1e-3)
+
+        value, n, low, high = kpi(conn, "avg_rating")
+        half = Z * math.sqrt(3) / 2  # 5, 4, 4, 1: mean 3.5, sample variance 3
+        assert (value, n) == (3.5, 4) and (low, high) == pytest.approx((3.5 - half, 3.5 + half))
+        assert kpi(conn, "review_count")[:2] == (4.0, 4)
+        assert kpi(conn, "mention_count")[:2] == (3.0, 3)
+        assert kpi(conn, "reply_rate")[0] == pytest.approx(25.0)
+        assert kpi(conn, "share_of_voice")[:2] == (pytest.approx(200 / 3), 3)  # Acme 2, Globex 1
+        assert kpi(conn, "nps", segment_type="source", segment_value="nps_survey")[:2] == (0.0, 10)
+        assert kpi(conn, "ces") is None  # nobody answered CES: absent, not zero
+
+        pos, neg, net = (kpi(conn, m) for m in ("positive_share", "negative_share", "net_sentiment"))
+        assert net[0] == pytest.approx(pos[0] - neg[0]) and net[1] == pos[1] == neg[1]
+        windows = conn.execute(sa.text(
+            "select distinct window_days from marts.kpi_daily where kpi_date = :d order by 1"), {"d": D}).scalars()
+        assert list(windows) == [1, 7, 28]
+
+
+def test_late_items_belong_to_their_own_day_and_rows_are_accounted(tiny):
+    tiny.run_day(D)
+    with tiny.engine.connect() as conn:
+        late = conn.execute(sa.text(
+            "select feedback_date from marts.fct_survey_response where response_id = 'R_late'")).scalar_one()
+        assert late == date(2026, 3, 9)
+        acct = conn.execute(sa.text(
+            "select rows_in, rows_loaded, rows_quarantined, rows_duplicate from ops.row_accounting "
+            "where source = 'nps_survey'")).one()
+        assert tuple(acct) == (13, 11, 1, 1)
+        line, reason = conn.execute(sa.text(
+            "select line, reason from ops.quarantine where source = 'nps_survey'")).one()
+        assert line == 16 and "nps" in reason
+        text = " ".join(str(v) for v in conn.execute(sa.text(
+            "select * from marts.fct_survey_response")).all())
+        assert "mail.example" not in text  # respondents are hashed before the marts
+
+
+def test_same_day_twice_changes_no_mart(tiny):
+    tiny.run_day(D)
+    first = checksums(tiny.engine)
+    second_run = tiny.run_day(D)
+    assert checksums(tiny.engine) == first
+    survey = next(s for s in second_run.sources if s.source == "nps_survey")
+    assert (survey.rows_loaded, survey.rows_duplicate, survey.rows_quarantined) == (0, 12, 1)
+    with tiny.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from ops.quarantine")).scalar_one() == 1
+        raw = conn.execute(sa.text("select count(*) from raw.nps_survey")).scalar_one()
+        assert raw == 13  # the reload replaced the raw rows of the same file
+
+
+def test_an_edited_review_replaces_its_earlier_version_and_its_day_is_recomputed(tiny, tmp_path):
+    tiny.run_day(D)
+    edited = [{"id": "tp3", "stars": 3, "title": "Better now", "text": "They sorted it out in the end.",
+               "language": "en", "createdAt": f"{DAY}T13:00:00.000Z", "updatedAt": "2026-03-11T09:00:00.000Z",
+               "consumer": {"id": "c3", "displayName": "Customer 3"}, "businessUnit": {"id": "bu1"},
+               "status": "active", "verificationLevel": "verified", "reply": None}]
+    folder = tiny.settings.landing_dir / "trustpilot" / "2026-03-11"
+    folder.mkdir(parents=True)
+    (folder / "reviews.json").write_text(json.dumps(edited))
+    tiny.run_day(date(2026, 3, 11))
+    with tiny.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from marts.fct_review")).scalar_one() == 4
+        value, n, _, _ = kpi(conn, "avg_rating", day=D)  # 5, 4, 4, 3 now
+        assert (value, n) == (4.0, 4)
+
+
+def test_a_broken_source_fails_alone(tiny):
+    (tiny.settings.landing_dir / "trustpilot" / DAY / "reviews.json").write_text('[{"id": "tp9", "stars": ')
+    summary = tiny.run_day(D)
+    assert [s.source for s in summary.failed] == ["trustpilot"]
+    assert "reviews.json" in summary.failed[0].message
+    with tiny.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from marts.fct_review")).scalar_one() == 0
+        assert kpi(conn, "nps")[:2] == (0.0, 10)  # the other sources still loaded
+        status = conn.execute(sa.text(
+            "select status from ops.runs where run_id = :r"), {"r": summary.run_id}).scalar_one()
+        assert status == "failed"
