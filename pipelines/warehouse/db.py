@@ -131,7 +131,7 @@ def insert_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> int:
     if df.empty:
         return 0
     if is_duckdb(conn):
-        with frame_as_table(conn, df, "_cx_insert") as src:
+        with frame_as_table(conn, df, "cx_insert") as src:
             cols = ", ".join(df.columns)
             conn.exec_driver_sql(f"insert into {table} ({cols}) select {cols} from {src}")
     else:
@@ -171,6 +171,4 @@ def _pg_type(series: pd.Series) -> str:
         return "double precision"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "timestamp"
-    if series.dropna().map(type).eq(type(pd.Timestamp(0).date())).all() and series.notna().any():
-        return "date"
-    return "text"
+    return "date" if pd.api.types.infer_dtype(series, skipna=True) == "date" else "text"

@@ -23,16 +23,17 @@ reviews as (
 mentions as (
     select
         source || ':' || mention_id, 'mention', source, created_at, feedback_date, text,
-        sentiment_score, sentiment_label, null, null, null, null, null, null, null, null, url,
-        author_hash
+        sentiment_score, sentiment_label, cast(null as double precision), cast(null as double precision),
+        cast(null as double precision), cast(null as double precision), cast(null as text),
+        cast(null as text), cast(null as text), cast(null as text), url, author_hash
     from staging.stg_mention
     where feedback_date in (select feedback_date from dirty) and text is not null
 ),
 responses as (
     select
         source || ':' || response_id, 'survey', source, submitted_at, feedback_date, text,
-        sentiment_score, sentiment_label, null, nps, csat, ces, product, location,
-        journey_stage, touchpoint, null, respondent_hash
+        sentiment_score, sentiment_label, cast(null as double precision), nps, csat, ces, product,
+        location, journey_stage, touchpoint, cast(null as text), respondent_hash
     from staging.stg_survey_response
     where feedback_date in (select feedback_date from dirty) and text is not null
 ),
