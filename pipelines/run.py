@@ -289,7 +289,10 @@ class Pipeline:
             conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
                          {"dates": kpi_dates})
             insert_frame(conn, rows, "marts.kpi_daily")
-            conn.execute(sa.text("delete from ops.dirty_dates"))
+            # only the dates read above: a load committing meanwhile keeps its own dirty dates
+            if dirty:
+                conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
+                             {"dates": dirty})
         return len(rows)
 
     def _sync_dim_source(self, conn: sa.Connection) -> None:
