@@ -16,7 +16,6 @@ or the configured business timezone when the format has none.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -90,39 +89,6 @@ def synthetic_id(source: str, text: str, timestamp: str) -> str:
     return f"h_{digest[:24]}"
 
 
-def dotted(record: object, path: str) -> object:
-    """The value at a dotted path (`consumer.displayName`) of a JSON record, or None."""
-    value = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
 def to_json(record: object) -> str:
     """The compact, stable JSON text kept in `_raw`."""
     return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def json_records_frame(
-    records: list[tuple[int, object]], mapping: dict[str, str], family: str, path: Path,
-    text_roles: tuple[str, ...] = (),
-) -> pd.DataFrame:
-    """A canonical batch from (line, JSON record) pairs, roles read by dotted path.
-
-    `text_roles` get HTML entities unescaped (vendors export `&amp;`); markup stays plain text.
-    """
-    columns: dict[str, list] = {role: [] for role in mapping}
-    for _, record in records:
-        for role, field_path in mapping.items():
-            columns[role].append(dotted(record, field_path))
-    df = pd.DataFrame(columns, dtype="object")
-    for role in text_roles:
-        if role in df:
-            df[role] = df[role].map(lambda v: html.unescape(v) if isinstance(v, str) else v)
-    df["_file"] = str(path)
-    df["_line"] = [line for line, _ in records]
-    df["_raw"] = [to_json(record) for _, record in records]
-    df["_parse_error"] = None
-    return conform(df, family)

@@ -25,9 +25,7 @@ The JSON file is read whole (JSON has no streaming boundary); batches still stay
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,8 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources.base import BATCH_ROWS, SCHEMA, conform
+from pipelines.sources.base import BATCH_ROWS
+from pipelines.sources.records import compile_path, record_row, records_frame
 
 FAMILY = "review"
 DEFAULT_FIELDS: dict[str, str] = {
@@ -56,11 +55,6 @@ DEFAULT_FIELDS: dict[str, str] = {
 }
 REVIEW_URL = "https://www.trustpilot.com/reviews/{id}"
 TEXT_ROLES = frozenset({"title", "body", "author", "reply_text", "product", "location"})
-NUMERIC_ROLES = frozenset(r for r, t in SCHEMA[FAMILY].items() if t == "Float64")
-MANGLED_ID = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
-_SEGMENT = re.compile(r"^([^\[\]]*)(?:\[([^=\]]+)=([^\]]*)\])?$")
-
-Step = tuple[str, str | None, str | None]
 
 
 def read(path: Path, source: SourceConfig, tz: ZoneInfo) -> Iterator[pd.DataFrame]:
@@ -69,12 +63,15 @@ def read(path: Path, source: SourceConfig, tz: ZoneInfo) -> Iterator[pd.DataFram
     paths = {role: compile_path(p) for role, p in {**DEFAULT_FIELDS, **source.fields}.items()}
     batch: list[dict[str, Any]] = []
     for line, record in enumerate(records, start=1):
-        batch.append(_row(record, line, paths))
+        row = record_row(record, line, paths, FAMILY, TEXT_ROLES)
+        if "url" not in paths and row.get("review_id") is not None:
+            row["url"] = REVIEW_URL.format(id=row["review_id"])
+        batch.append(row)
         if len(batch) == BATCH_ROWS:
-            yield _frame(batch, path)
+            yield records_frame(batch, path, FAMILY)
             batch = []
     if batch:
-        yield _frame(batch, path)
+        yield records_frame(batch, path, FAMILY)
 
 
 def _records(path: Path) -> list[Any]:
@@ -96,67 +93,3 @@ def _records(path: Path) -> list[Any]:
     if isinstance(data, dict) and isinstance(data.get("reviews"), list):
         return data["reviews"]
     raise SourceError(f"{path}: expected a JSON array of reviews or an API page with a 'reviews' list")
-
-
-def compile_path(path: str) -> list[Step]:
-    """Split a dotted path into (key, filter key, filter value) steps, e.g. `tags[group=product].value`."""
-    steps: list[Step] = []
-    for part in path.split("."):
-        match = _SEGMENT.match(part)
-        if match is None:
-            raise SourceError(f"field path {path!r}: cannot parse segment {part!r}")
-        steps.append((match.group(1), match.group(2), match.group(3)))
-    return steps
-
-
-def dig(node: Any, steps: list[Step]) -> Any:
-    """The value at a compiled path, or None where any step is missing."""
-    for key, filter_key, filter_value in steps:
-        if key:
-            if isinstance(node, dict):
-                node = node.get(key)
-            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
-            else:
-                return None
-        if filter_key is not None:
-            if not isinstance(node, list):
-                return None
-            node = next((x for x in node if isinstance(x, dict) and str(x.get(filter_key)) == filter_value), None)
-        if node is None:
-            return None
-    return node
-
-
-def _row(record: Any, line: int, paths: dict[str, list[Step]]) -> dict[str, Any]:
-    """One review record as role values plus `_line`, `_raw` and `_parse_error`."""
-    row: dict[str, Any] = {"_line": line, "_raw": json.dumps(record, ensure_ascii=False, sort_keys=True)}
-    if not isinstance(record, dict):
-        row["_parse_error"] = f"expected a review object, got {type(record).__name__}"
-        return row
-    for role, steps in paths.items():
-        row[role] = _value(role, dig(record, steps))
-    review_id = dig(record, paths["review_id"])
-    if isinstance(review_id, float) or (isinstance(review_id, str) and MANGLED_ID.match(review_id)):
-        row["_parse_error"] = f"id {review_id!r} lost its digits (float or Excel-mangled)"
-    if "url" not in paths and row["review_id"] is not None:
-        row["url"] = REVIEW_URL.format(id=row["review_id"])
-    return row
-
-
-def _value(role: str, value: Any) -> Any:
-    """A JSON value as its role expects: numbers kept for numeric roles, text otherwise."""
-    if value is None:
-        return None
-    if role in NUMERIC_ROLES and isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = value if isinstance(value, str) else str(value)
-    return html.unescape(text) if role in TEXT_ROLES and "&" in text else text
-
-
-def _frame(rows: list[dict[str, Any]], path: Path) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    df["_file"] = str(path)
-    return conform(df, FAMILY)
