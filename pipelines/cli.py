@@ -23,8 +23,8 @@ app = typer.Typer(help="CX Pipeline: reviews, mentions and surveys into CX KPIs 
 db_app = typer.Typer(help="Warehouse schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Path of sources.yml (default: CX_CONFIG).")]
 
