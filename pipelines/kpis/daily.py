@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy, tag
 from pipelines.warehouse.db import frame_as_table, insert_frame, sql_text
@@ -21,12 +22,13 @@ KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
 
 
-def kpi_dates(conn: sa.Connection, day: date, dirty: list[date]) -> list[date]:
-    """The run day plus every date whose 28-day window holds a dirty feedback date."""
+def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KPI_WINDOW) -> list[date]:
+    """The run day plus every date within `reach` days from a dirty feedback date (28: its windows;
+    29: also the trailing baselines of anomalies and emerging terms)."""
     latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
     horizon = max(day, latest or day)
     return sorted({day} | {
-        d + timedelta(days=i) for d in dirty for i in range(KPI_WINDOW) if d + timedelta(days=i) <= horizon
+        d + timedelta(days=i) for d in dirty for i in range(reach) if d + timedelta(days=i) <= horizon
     })
 
 
@@ -93,8 +95,31 @@ def update_kpis(
     conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy | None = None
 ) -> int:
     """Themes, then `marts.kpi_daily` for the kpi dates the changed dates reach; returns its rows written."""
-    dirty = update_themes(conn, taxonomy or load_taxonomy(DEFAULT_TAXONOMY), dirty)
+    taxonomy = taxonomy or load_taxonomy(DEFAULT_TAXONOMY)
+    dirty = update_themes(conn, taxonomy, dirty)
     dates = kpi_dates(conn, day, dirty)
+    trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
     rows = compute_metrics(*read_inputs(conn, dates))
     replace_rows(conn, "marts.kpi_daily", "kpi_date", dates, rows)
+    update_analytics(conn, taxonomy, dates, trend_dates)
     return len(rows)
+
+
+def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date]) -> None:
+    """Theme impact, channel consistency and customers at risk for `dates`; anomalies and emerging
+    terms for `trend_dates` (a day's baseline is the 28 days before it)."""
+    low = dates[0] - timedelta(days=KPI_WINDOW - 1)
+    impact = analytics.theme_impact(*analytics.read_impact_inputs(conn, low, dates[-1]), dates)
+    replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact)
+    consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
+    replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
+    frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
+    with frame_as_table(conn, frame, KPI_DATES_TABLE):
+        at_risk = pd.read_sql_query(sa.text(sql_text("marts/customers_at_risk.sql")), conn,
+                                    params={"min_date": low, "max_date": dates[-1]})
+    replace_rows(conn, "marts.customers_at_risk", "kpi_date", dates, at_risk)
+    baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
+    flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
+    replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)
+    emerging = analytics.emerging_terms(analytics.read_texts(conn, baseline, trend_dates[-1]), trend_dates, taxonomy)
+    replace_rows(conn, "marts.emerging_terms", "kpi_date", trend_dates, emerging)
