@@ -5,7 +5,6 @@ emerging terms, each a pure function on small frames plus a loader that feeds it
 from __future__ import annotations
 
 import re
-import warnings
 from collections import Counter
 from datetime import date, timedelta
 
@@ -45,20 +44,23 @@ def impact(scores: np.ndarray, members: np.ndarray, rng: np.random.Generator,
     """Leave-one-out impact per theme column: mean(all) − mean(items not mentioning it).
 
     `scores` per item (±100/0 for NPS, stars for ratings), `members` an items × themes bool
-    matrix. The bootstrap resamples items with replacement; items with the same score and the
-    same themes are interchangeable, so it draws multinomial counts over those few cells instead
-    of over every item: the same distribution, at a cost independent of n.
+    matrix. The bootstrap resamples the n items with replacement. A theme's impact depends only
+    on each item's (score, mentions-it) pair, so the resample is drawn as multinomial counts over
+    those few cells — the same distribution as resampling items, at a cost independent of n.
     """
     n = len(scores)
-    cells, counts = np.unique(np.column_stack([scores, members]).astype(float), axis=0, return_counts=True)
-    value, without = cells[:, 0], cells[:, 1:] == 0
+    values, index = np.unique(scores, return_inverse=True)
+    onehot = np.eye(len(values))[index.ravel()]  # items × distinct scores
+    with_t, without_t = onehot.T @ members, onehot.T @ ~members  # distinct scores × themes
     n_with = members.sum(axis=0)
-    draws = rng.multinomial(n, counts / n, size=resamples).astype(float)  # resamples × cells
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a theme in every item: all-NaN, dropped below
-        boot = (draws @ value)[:, None] / n - (draws @ (value[:, None] * without)) / (draws @ without)
-        low, high = np.nanpercentile(boot, [2.5, 97.5], axis=0)
-    point = scores.mean() - (scores[:, None] * ~members).sum(axis=0) / np.maximum(n - n_with, 1)
+    point = scores.mean() - (values @ without_t) / np.maximum(n - n_with, 1)
+    low, high = np.full(len(n_with), np.nan), np.full(len(n_with), np.nan)
+    for t in np.flatnonzero((n_with > 0) & (n_with < n)):
+        draws = rng.multinomial(n, np.concatenate([with_t[:, t], without_t[:, t]]) / n, size=resamples)
+        rest = draws[:, len(values):]
+        kept = rest.sum(axis=1) > 0  # a resample with no item outside the theme has no impact
+        boot = (draws @ np.concatenate([values, values]))[kept] / n - (rest @ values)[kept] / rest.sum(axis=1)[kept]
+        low[t], high[t] = np.percentile(boot, [2.5, 97.5])
     out = pd.DataFrame({"impact": point, "ci_low": low, "ci_high": high, "n_with": n_with, "n_without": n - n_with})
     return out[(out.n_with > 0) & (out.n_without > 0)]
 

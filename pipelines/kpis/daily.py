@@ -62,7 +62,8 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
     """
     known = conn.execute(sa.text("select max(taxonomy_version) from marts.dim_theme")).scalar()
     if known != taxonomy.version:
-        dirty = sorted(conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars())
+        every = conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars()
+        dirty = sorted(set(dirty) | set(every))
         conn.execute(sa.text("delete from marts.dim_theme"))
         insert_frame(conn, taxonomy.dimension(), "marts.dim_theme")
         conn.execute(sa.text("delete from marts.feedback_theme"))
