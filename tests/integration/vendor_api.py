@@ -11,7 +11,8 @@ import base64
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -71,6 +72,18 @@ class Faulty:
         raise ValueError(kind)
 
 
+@contextmanager
+def loopback_server() -> Iterator[HTTPServer]:
+    """A threaded HTTP server on 127.0.0.1 (a slow response must not hold up the retry behind it)."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
 def serve(server: HTTPServer, path: str, handler: Handler, faults: dict[int, tuple] | None = None) -> Faulty:
     """Route every GET of `path` to a Faulty wrapper of `handler`; returns the wrapper."""
     faulty = Faulty(handler, faults)
@@ -81,15 +94,18 @@ def serve(server: HTTPServer, path: str, handler: Handler, faults: dict[int, tup
 # -- vendors: items are newest first ------------------------------------------------------------
 
 
-def trustpilot(items: list[dict], repeat: bool = False) -> Handler:
+def trustpilot(items: list[dict], repeat: bool = False, filters: bool = True) -> Handler:
     """`page`/`perPage`, `startDateTime`/`endDateTime` on createdAt, a `links` array with next-page.
 
-    With `repeat`, every page after the first starts with the last review of the page before (a new
-    review arrived between the two requests and pushed the list down by one).
+    Without `filters` the dates are ignored, as the public endpoint does. With `repeat`, every page
+    after the first starts with the last review of the page before (a new review arrived between
+    the two requests and pushed the list down by one).
     """
 
     def handle(request: Request) -> Response:
         start, end = _when(request.args.get("startDateTime")), _when(request.args.get("endDateTime"))
+        if not filters:
+            start = end = None
         chosen = [r for r in items if (not start or _when(r["createdAt"]) >= start)
                   and (not end or _when(r["createdAt"]) < end)]
         page, per = int(request.args.get("page", 1)), int(request.args.get("perPage", 20))

@@ -154,8 +154,8 @@ class ApiClient:
         """
         if _origin(url) != self.origin:
             raise SourceError(self._scrub(f"{self.source}: refusing to follow {url}: not on {self.origin}"))
-        query = dict(params or {})
-        shown = str(self._http.build_request("GET", url, params=query).url)
+        target = httpx.URL(url).copy_merge_params(dict(params or {}))  # keeps a query the URL already has
+        shown = str(target)
         last = "no attempt made"
         for attempt in range(1, MAX_ATTEMPTS + 1):
             timeout = min(self.timeout_seconds, self.budget.remaining)
@@ -164,7 +164,7 @@ class ApiClient:
             wait_hint: float | None = None
             try:
                 self.requests += 1
-                response = self._http.send(self._http.build_request("GET", url, params=query, timeout=timeout))
+                response = self._http.send(self._http.build_request("GET", target, timeout=timeout))
             except httpx.TimeoutException:
                 last = f"timed out after {timeout:.3g}s"
             except httpx.TransportError as exc:
