@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -81,6 +83,37 @@ def test_5xx_timeouts_and_truncated_json_are_retried(server, caplog):
     retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
     assert ["HTTP 500" in retries[0], "HTTP 503" in retries[1], "timed out" in retries[2],
             "invalid JSON" in retries[3]] == [True] * 4
+
+
+def test_a_connection_dropped_mid_body_is_retried():
+    """A stdlib server that promises 200 bytes, sends 20 and hangs up, then answers in full."""
+    calls = []
+
+    class Dropping(BaseHTTPRequestHandler):
+        def do_GET(self):
+            calls.append(self.path)
+            body = b'{"reviews": [{"id": "r1"}]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(200 if len(calls) == 1 else len(body)))
+            self.end_headers()
+            self.wfile.write(body[:20] if len(calls) == 1 else body)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Dropping)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/reviews"
+        with ApiClient("vendor", url, {}, Budget(10), rng=random.Random(1)) as api:
+            assert api.get_json(url)[1] == {"reviews": [{"id": "r1"}]}
+        assert len(calls) == 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_a_client_error_is_not_retried(server):

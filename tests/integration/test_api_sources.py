@@ -168,9 +168,11 @@ def test_the_next_day_starts_at_the_cursor_less_the_overlap_and_rerunning_duplic
     assert scalar(e, "select count(*) from staging.stg_review") == 8
     assert scalar(e, "select rating from marts.fct_review where review_id = 'r3'") == 3
     assert cursor(e) == datetime(2026, 3, 12, tzinfo=UTC)
+    raw = raw_rows(e, "trustpilot_api")
     rerun = api.run_day(D + timedelta(days=1), deliver=False)
     assert next(s for s in rerun.sources if s.source == "trustpilot_api").rows_loaded == 0
     assert scalar(e, "select count(*) from staging.stg_review") == 8
+    assert raw_rows(e, "trustpilot_api") == raw == 8 + 7  # the same pages again: their raw rows replaced
     assert cursor(e) == datetime(2026, 3, 12, tzinfo=UTC)  # never moves back
 
 
