@@ -221,3 +221,17 @@ def test_the_window_starts_at_the_cursor_or_the_day_less_the_overlap():
     full = SourceConfig(name="tp", family="review", format="trustpilot_json", url="http://api.example/r",
                         overlap=None)
     assert window_for(full, day_start, day_end, ahead) == Window(None, day_end)
+
+
+def test_a_pull_never_asks_for_the_future(server):
+    endpoint = v.serve(server, "/reviews", v.trustpilot([review(i) for i in range(3)]))
+    now = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)  # the day is not over yet
+    got = pull(api_source(server, "trustpilot_json", "review", "/reviews"), Window(SINCE, UNTIL), LONDON, now=now)
+    assert endpoint.requests[0].args["endDateTime"] == "2026-03-10T15:29:50Z"  # now less the 10 s margin
+    assert got.cursor_at == datetime(2026, 3, 10, 15, 29, 50, tzinfo=UTC)
+
+
+def test_a_page_the_format_cannot_read_fails_naming_the_page(server):
+    v.serve(server, "/reviews", lambda r: v.ok({"reviews": None, "error": "maintenance"}))
+    with pytest.raises(SourceError, match=r"trustpilot: http://127\.0\.0\.1:\d+/reviews\?.*: expected a JSON array"):
+        pull(api_source(server, "trustpilot_json", "review", "/reviews"), Window(SINCE, UNTIL), LONDON)

@@ -40,12 +40,11 @@ CLOCK_MARGIN = timedelta(seconds=10)
 
 @dataclass
 class Pull:
-    """What a pull fetched: page URLs, canonical batches, and how far the window reached."""
+    """What a pull fetched: page URLs, canonical batches, and the cursor to store once they are loaded."""
 
     pages: list[str] = field(default_factory=list)
     batches: list[pd.DataFrame] = field(default_factory=list)
     cursor_at: datetime | None = None
-    requests: int = 0
 
 
 def window_for(
@@ -65,9 +64,8 @@ def window_for(
 
 def api_url(source: SourceConfig) -> tuple[str, dict[str, object]]:
     """The source URL with `{name}` placeholders filled from `params`, and the remaining query params."""
-    assert source.url is not None
     names = set(source.placeholders)
-    url = source.url.format(**{k: v for k, v in source.params.items() if k in names})
+    url = str(source.url).format(**{k: v for k, v in source.params.items() if k in names})
     return url, {k: v for k, v in source.params.items() if k not in names}
 
 
@@ -88,7 +86,6 @@ def pull(source: SourceConfig, window: Window, tz: ZoneInfo, now: datetime | Non
             newest = _newest(frames, source.family)
             if window.since is not None and newest is not None and newest < window.since:
                 break  # newest first: every later page is older still
-        out.requests = client.requests
     return out
 
 
@@ -121,9 +118,12 @@ def map_page(page: Page, source: SourceConfig, tz: ZoneInfo, layout: str) -> Ite
     with tempfile.TemporaryDirectory(prefix="cx-page-") as tmp:
         path = Path(tmp) / f"page-{page.number}.{layout}"
         path.write_text(text, encoding="utf-8")
-        for batch in get_parser(source.format)(path, source, tz):
-            batch["_file"] = pd.array([page.url] * len(batch), dtype="string")
-            yield batch
+        try:
+            for batch in get_parser(source.format)(path, source, tz):
+                batch["_file"] = pd.array([page.url] * len(batch), dtype="string")
+                yield batch
+        except SourceError as exc:  # name the page, not the scratch file
+            raise SourceError(f"{source.name}: {str(exc).replace(str(path), page.url)}") from None
 
 
 def _versions(frame: pd.DataFrame, family: str) -> pd.Series:
