@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
-from pipelines.errors import RunError, SourceError
+from pipelines.errors import SourceError
 from pipelines.kpis.stats import compute_metrics
 from pipelines.sources import get_parser
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
@@ -134,12 +134,19 @@ class Pipeline:
     def load_source(self, day: date, source: SourceConfig, run_id: str) -> SourceResult:
         """Extract, validate and load one source's files for `day` in a single transaction.
 
-        A SourceError (unreadable file, missing required column) rolls the source back and is
-        recorded as a failed source; the other sources are unaffected.
+        A SourceError (unreadable file, missing required column, a critical table-level check) rolls
+        the source back and is recorded as a failed source; the other sources are unaffected.
         """
+        from pipelines.quality.day import missing_delivery, trailing_volumes
+
         files = source.files(self.settings.landing_dir, day)
         if not files:
-            result = SourceResult(source.name, "no_data", message=f"no files match {source.path}")
+            with self.engine.connect() as conn:
+                history = trailing_volumes(conn, source.name, day, self.config.quality.volume_history_days)
+            problem = missing_delivery(history, self.config.quality)
+            status = "failed" if problem else "no_data"
+            result = SourceResult(source.name, status, message=f"no files match {source.path}"
+                                  + (f"; {problem}" if problem else ""))
             self._record_source(day, run_id, result)
             return result
         try:
@@ -153,6 +160,9 @@ class Pipeline:
     def _load_files(
         self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path]
     ) -> SourceResult:
+        from pipelines.quality.accounting import Tally, record_accounting
+        from pipelines.quality.day import SourceDay, trailing_volumes
+        from pipelines.quality.quarantine import duplicates_within, number_items, quarantine_rows
         from pipelines.validate import validate_batch  # GX is heavy: imported only to load
 
         family, tz = source.family, self.config.timezone
@@ -162,50 +172,40 @@ class Pipeline:
         conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
         conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
                      {"source": source.name, "files": names})
-        result = SourceResult(source.name, "success", files=len(files))
-        checks: dict[tuple, dict] = {}
+        quality = self.config.quality
+        check = SourceDay(family, source.name, self.day_end_utc(day), quality,
+                          trailing_volumes(conn, source.name, day, quality.volume_history_days))
+        tally = Tally()
         parse = get_parser(source.format)
-        day_end = self.day_end_utc(day)
         for path in files:
+            carry = None
             for batch in parse(path, source, tz):
-                validation = validate_batch(batch, family, source.name, day_end)
+                batch["_item"], carry = number_items(batch, carry)
+                validation = validate_batch(batch, family, source.name, check.day_end_utc, check.tolerance)
                 insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
-                insert_frame(conn, self._quarantine_rows(validation.quarantined, source, day, run_id),
+                insert_frame(conn, quarantine_rows(validation.quarantined, source.name, day, run_id),
                              "ops.quarantine")
                 staged = to_staging(
                     validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
                     load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
                 )
-                loaded = self._merge(conn, family, staged)
-                result.rows_in += len(batch)
-                result.rows_quarantined += len(validation.quarantined)
-                result.rows_loaded += loaded
-                result.rows_duplicate += (len(validation.good) - len(staged)) + (len(staged) - loaded)
-                for check in validation.results:
-                    key = (check["suite"], check["expectation"], check["column"], check["severity"])
-                    agg = checks.setdefault(key, {"success": True, "unexpected_count": 0, "element_count": 0})
-                    agg["success"] &= bool(check["success"])
-                    agg["unexpected_count"] += int(check.get("unexpected_count") or 0)
-                    agg["element_count"] += int(check.get("element_count") or 0)
-        accounted = result.rows_loaded + result.rows_quarantined + result.rows_duplicate
-        if accounted != result.rows_in:
-            raise RunError(
-                f"{source.name}: row accounting does not balance: {result.rows_in} in, {accounted} accounted"
-            )
-        conn.execute(
-            sa.text("insert into ops.row_accounting values (:run_id, :source, :day, :rows_in, :loaded, "
-                    ":quarantined, :duplicate)"),
-            {"run_id": run_id, "source": source.name, "day": day, "rows_in": result.rows_in,
-             "loaded": result.rows_loaded, "quarantined": result.rows_quarantined,
-             "duplicate": result.rows_duplicate},
-        )
-        if checks:
+                loaded, existing = self.merge_staging(conn, family, staged)
+                tally.add(len(batch), loaded, len(validation.quarantined),
+                          duplicates_within(validation.good, ID_COLUMN[family]) + existing)
+                check.add(batch, validation)
+        results = check.finish()
+        record_accounting(conn, run_id, source.name, day, tally)
+        if results:
             frame = pd.DataFrame(
-                [{"run_id": run_id, "source": source.name, "business_date": day, "suite": k[0],
-                  "expectation": k[1], "column_name": k[2], "severity": k[3], **v} for k, v in checks.items()]
+                [{"run_id": run_id, "source": source.name, "business_date": day, "suite": r["suite"],
+                  "expectation": r["expectation"], "column_name": r["column"], "severity": r["severity"],
+                  "success": r["success"], "unexpected_count": r["unexpected_count"],
+                  "element_count": r["element_count"]} for r in results]
             )
             insert_frame(conn, frame, "ops.validation_results")
-        return result
+        return SourceResult(source.name, "success", files=len(files), rows_in=tally.rows_in,
+                            rows_loaded=tally.rows_loaded, rows_quarantined=tally.rows_quarantined,
+                            rows_duplicate=tally.rows_duplicate)
 
     @staticmethod
     def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
@@ -221,34 +221,27 @@ class Pipeline:
         })
 
     @staticmethod
-    def _quarantine_rows(bad: pd.DataFrame, source: SourceConfig, day: date, run_id: str) -> pd.DataFrame:
-        return pd.DataFrame({
-            "run_id": run_id,
-            "source": source.name,
-            "business_date": pd.Series([day] * len(bad), dtype="object"),
-            "file": bad["_file"].astype("string").values,
-            "line": bad["_line"].astype("int64").values,
-            "reason": bad["reason"].astype("string").values,
-            "raw_record": bad["_raw"].astype("string").values,
-        })
+    def merge_staging(conn: sa.Connection, family: str, staged: pd.DataFrame) -> tuple[int, int]:
+        """Merge staged rows by natural key (latest version wins).
 
-    @staticmethod
-    def _merge(conn: sa.Connection, family: str, staged: pd.DataFrame) -> int:
-        """Merge staged rows by natural key (latest version wins); returns rows new or newer."""
+        Returns (loaded, duplicate): rows new or newer than the stored version, and rows whose key
+        is stored with the same or a later version — counted separately, so that together they
+        must cover every staged row.
+        """
         if staged.empty:
-            return 0
+            return 0, 0
         table, key = STAGING_TABLE[family], ID_COLUMN[family]
         with frame_as_table(conn, staged, "incoming"):
-            loaded = conn.execute(sa.text(
-                f"select count(*) from incoming as i left join {table} as s "
-                f"on s.source = i.source and s.{key} = i.{key} "
-                f"where s.{key} is null or i.version_at > s.version_at"
-            )).scalar_one()
+            loaded, duplicate = conn.execute(sa.text(
+                f"select coalesce(sum(case when s.{key} is null or i.version_at > s.version_at then 1 else 0 end), 0), "
+                f"coalesce(sum(case when i.version_at <= s.version_at then 1 else 0 end), 0) "
+                f"from incoming as i left join {table} as s on s.source = i.source and s.{key} = i.{key}"
+            )).one()
             upsert = sql_text("staging/upsert.sql").format(
                 table=table, key=key, columns=", ".join(staged.columns))
             for stmt in statements(upsert):
                 conn.exec_driver_sql(stmt)
-        return int(loaded)
+        return int(loaded), int(duplicate)
 
     def _record_source(self, day: date, run_id: str, result: SourceResult) -> None:
         with self.engine.begin() as conn:

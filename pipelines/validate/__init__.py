@@ -18,6 +18,7 @@ from pipelines.errors import SourceError
 from pipelines.validate.gx import Check, Outcome, load_suite, run_suite
 
 QUARANTINE_COLUMNS = ("_file", "_line", "_raw")
+OPTIONAL_LINEAGE = ("_item",)  # the record's position on its line, when the loader numbered them
 DEFAULT_TOLERANCE = pd.Timedelta(hours=1)
 
 
@@ -41,8 +42,9 @@ def validate_batch(
 
     Timestamps later than `day_end_utc + tolerance` are quarantined: an item from the future is
     a clock or parsing error, not late data. A row failing several critical expectations is
-    quarantined once, with every reason joined by "; ". Raises SourceError when `df` lacks a
-    column the suite or the quarantine needs, or when GX cannot run an expectation.
+    quarantined once, with every reason (and the expectations and columns behind them) joined by
+    "; ". Raises SourceError when `df` lacks a column the suite or the quarantine needs, or when GX
+    cannot run an expectation.
     """
     suite = load_suite(family)
     missing = [c for c in (*suite.columns, *QUARANTINE_COLUMNS) if c not in df.columns]
@@ -61,21 +63,24 @@ def validate_batch(
         raise SourceError(f"{source}: {suite.name}: {o.check.type} on {o.check.column} failed: {o.error}")
 
     bad = np.zeros(len(df), dtype=bool)
-    reasons = np.full(len(df), "", dtype=object)
+    found = {name: np.full(len(df), "", dtype=object) for name in ("reason", "expectation", "column")}
     for o in outcomes:
         if o.check.severity != "critical" or o.success or not o.unexpected_index:
             continue
         rows = np.asarray(o.unexpected_index, dtype=np.intp)
-        reason = _reason(o.check, parameters)
-        reasons[rows] = np.where(bad[rows], reasons[rows] + "; " + reason, reason)
+        for name, text in (("reason", _reason(o.check, parameters)), ("expectation", o.check.type),
+                           ("column", o.check.column or "")):
+            found[name][rows] = np.where(bad[rows], found[name][rows] + "; " + text, text)
         bad[rows] = True
 
-    quarantined = df.loc[bad, list(QUARANTINE_COLUMNS)].reset_index(drop=True)
-    quarantined["reason"] = pd.array(reasons[bad], dtype="string")
+    lineage = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_LINEAGE if c in df.columns)]
+    quarantined = df.loc[bad, lineage].reset_index(drop=True)
+    for name, values in found.items():
+        quarantined[name] = pd.array(values[bad], dtype="string")
     return Validation(
         good=df.loc[~bad].reset_index(drop=True),
         quarantined=quarantined,
-        results=[_result(suite.name, o) for o in outcomes],
+        results=[result_row(suite.name, o) for o in outcomes],
     )
 
 
@@ -110,8 +115,8 @@ def _value(value: Any, parameters: dict[str, Any]) -> Any:
     return value.isoformat() if isinstance(value, pd.Timestamp) else value
 
 
-def _result(suite: str, o: Outcome) -> dict[str, Any]:
-    """One row for ops.validation results."""
+def result_row(suite: str, o: Outcome) -> dict[str, Any]:
+    """One check's outcome as a row of ops.validation_results (without the run columns)."""
     return {
         "suite": suite,
         "expectation": o.check.type,
