@@ -163,7 +163,7 @@ class Pipeline:
         from pipelines.quality.accounting import Tally, record_accounting
         from pipelines.quality.day import SourceDay, trailing_volumes
         from pipelines.quality.quarantine import duplicates_within, number_items, quarantine_rows
-        from pipelines.validate import validate_batch  # GX is heavy: imported only to load
+        from pipelines.validate import validate_batch, validation_rows  # GX is heavy: imported only to load
 
         family, tz = source.family, self.config.timezone
         raw_table = ensure_raw_table(conn, source.name)
@@ -195,14 +195,7 @@ class Pipeline:
                 check.add(batch, validation)
         results = check.finish()
         record_accounting(conn, run_id, source.name, day, tally)
-        if results:
-            frame = pd.DataFrame(
-                [{"run_id": run_id, "source": source.name, "business_date": day, "suite": r["suite"],
-                  "expectation": r["expectation"], "column_name": r["column"], "severity": r["severity"],
-                  "success": r["success"], "unexpected_count": r["unexpected_count"],
-                  "element_count": r["element_count"]} for r in results]
-            )
-            insert_frame(conn, frame, "ops.validation_results")
+        insert_frame(conn, validation_rows(results, run_id, source.name, day), "ops.validation_results")
         return SourceResult(source.name, "success", files=len(files), rows_in=tally.rows_in,
                             rows_loaded=tally.rows_loaded, rows_quarantined=tally.rows_quarantined,
                             rows_duplicate=tally.rows_duplicate)
@@ -254,12 +247,16 @@ class Pipeline:
 
     # -- marts and KPIs ----------------------------------------------------------------------
 
-    def build_marts(self, day: date) -> int:
+    def build_marts(self, day: date, run_id: str | None = None) -> int:
         """Rebuild the marts for every dirty date and kpi_daily for the dates they reach.
 
-        One transaction: the marts move from one consistent state to the next. Returns the
-        number of kpi_daily rows written.
+        One transaction: the marts move from one consistent state to the next, and only after
+        the mart suites pass on the rows rebuilt (a critical failure raises RunError and rolls
+        everything back). Returns the number of kpi_daily rows written.
         """
+        from pipelines.quality.marts import check_marts
+        from pipelines.validate import validation_rows
+
         with self.engine.begin() as conn:
             self._sync_dim_source(conn)
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
@@ -282,6 +279,9 @@ class Pipeline:
             conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
                          {"dates": kpi_dates})
             insert_frame(conn, rows, "marts.kpi_daily")
+            results = check_marts(conn, {"fct_feedback": dirty, "kpi_daily": kpi_dates})
+            insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
+                         "ops.validation_results")
             # only the dates read above: a load committing meanwhile keeps its own dirty dates
             if dirty:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
@@ -333,7 +333,7 @@ class Pipeline:
         try:
             summary.sources = self._load_all(day, selected, run_id, progress)
             _note(progress, "marts and KPIs")
-            summary.kpi_rows = self.build_marts(day)
+            summary.kpi_rows = self.build_marts(day, run_id)
             _note(progress, "report")
             summary.report, summary.outbox = self.publish(day, deliver)
         except Exception as exc:

@@ -106,6 +106,7 @@ class ReplayResult:
     duplicate: int = 0
     still_quarantined: int = 0
     not_found: list[str] = field(default_factory=list)  # why rows could not be re-read
+    days: set[date] = field(default_factory=set)  # business days whose rows were released
 
     @property
     def released(self) -> int:
@@ -184,6 +185,8 @@ def _replay_day(pipeline: Pipeline, conn: sa.Connection, source: Any, day: date,
             insert_frame(conn, again, "ops.quarantine")
             result.loaded += loaded
             result.duplicate += len(validation.good) - loaded
+            if not validation.good.empty:
+                result.days.add(day)
             result.still_quarantined += len(validation.quarantined)
     result.replayed += tally.rows_in
     if tally.rows_in:

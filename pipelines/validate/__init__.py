@@ -9,6 +9,7 @@ are only recorded in `results`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -126,3 +127,13 @@ def result_row(suite: str, o: Outcome) -> dict[str, Any]:
         "unexpected_count": o.unexpected_count,
         "element_count": o.element_count,
     }
+
+
+def validation_rows(results: list[dict[str, Any]], run_id: str, source: str, day: date) -> pd.DataFrame:
+    """ops.validation_results rows; a result may name its own `source` (a mart's name)."""
+    return pd.DataFrame(
+        [{"run_id": run_id, "source": r.get("source", source), "business_date": day, "suite": r["suite"],
+          "expectation": r["expectation"], "column_name": r["column"], "severity": r["severity"],
+          "success": r["success"], "unexpected_count": r["unexpected_count"], "element_count": r["element_count"]}
+         for r in results]
+    )
