@@ -158,6 +158,21 @@ def status(config: ConfigOpt = None) -> None:
         out.print(f"[red]failed[/red] {run_row}")
 
 
+@app.command("data-docs")
+def data_docs(
+    day: Annotated[str | None, typer.Option("--date", help="Business day to validate (default: latest).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build Great Expectations Data Docs into $CX_HOME/data_docs: every suite and one day's results."""
+    from pipelines.quality.docs import build_data_docs
+
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    with _progress("data docs"):
+        index = build_data_docs(pipeline, parse_date(day) if day else None)
+    out.print(f"data docs {index}")
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,

@@ -95,15 +95,17 @@ class SourceDay:
         missing entirely, or no rows where the trailing median says the source delivers.
         """
         suite = load_suite(f"{self.family}_table")
-        profile = self.profile()
-        params = volume_parameters(self.history, self.cfg)
-        params["max_staleness_hours"] = self.cfg.max_staleness_hours
-        outcomes = run_suite(suite, profile, params)
+        params = self.parameters()
+        outcomes = run_suite(suite, self.profile(), params)
         failed = [o for o in outcomes if o.check.severity == "critical" and (o.error or not o.success)]
         if failed:
             raise SourceError("; ".join(self._message(o, params) for o in failed))
         table = [result_row(suite.name, o) for o in outcomes]
         return self._row_results + table
+
+    def parameters(self) -> dict[str, Any]:
+        """The run parameters of the table suite: the volume bounds and the staleness limit."""
+        return {**volume_parameters(self.history, self.cfg), "max_staleness_hours": self.cfg.max_staleness_hours}
 
     def profile(self) -> pd.DataFrame:
         """One row: row_count, null_share_<column> for the columns the suite reads, freshness_hours."""
