@@ -105,8 +105,9 @@ def fill(engine: sa.Engine) -> None:
             [{**r, "day": DAY, "finished_at": datetime(2026, 1, 16, r["at"], tzinfo=UTC)} for r in SOURCE_RUNS])
         conn.execute(sa.text("insert into ops.row_accounting values (:run_id, :source, :day, :rows_in, :loaded, "
                              ":quarantined, :duplicate)"), [{**a, "day": DAY} for a in ACCOUNTING])
-        conn.execute(sa.text("insert into ops.quarantine values ('r2', 'trustpilot', :d, 'a.json', :line, "
-                             "'rating out of range', '{}')"), [{"d": DAY, "line": i} for i in range(3)])
+        conn.execute(sa.text("insert into ops.quarantine (quarantine_id, run_id, source, business_date, file, line, "
+                             "item, reason, raw_record) values (:id, 'r2', 'trustpilot', :d, 'a.json', :line, 0, "
+                             "'rating out of range', '{}')"), [{"id": f"q{i}", "d": DAY, "line": i} for i in range(3)])
 
 
 @pytest.fixture
