@@ -57,7 +57,8 @@ KPI_ROWS = [
     kpi(DAY, 7, "nps", 25.0, 120, 12.3, 37.7, segment=("source", "nps_survey")),
     kpi(DAY, 7, "avg_rating", 4.2, 1204, 4.13, 4.27, segment=("source", "trustpilot")),
     kpi(DAY, 7, "review_count", 1204, 1204, segment=("source", "trustpilot")),
-    kpi(DAY, 7, "nps", 99.0, 1, segment=("product", "widget")),  # other segment types stay out
+    kpi(DAY, 7, "nps", 99.0, 1, segment=("product", "widget")),
+    kpi(DAY, 7, "nps", 55.0, 9, segment=("touchpoint", "app")),  # not a report dimension
 ]
 
 
@@ -150,12 +151,14 @@ def tiles(context: dict) -> dict[str, dict]:
 
 def tile_html(html: str, label: str) -> str:
     """The markup of one headline tile."""
-    start = html.index(f"<h3>{label}</h3>")
+    start = re.search(f"<h3[^>]*>{label}</h3>", html).start()
     return html[start:html.index("</td>", start)]
 
 
 def email_parts(message: email.message.EmailMessage) -> dict[str, str]:
-    return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    """The text and HTML bodies of a report email (the HTML sits inside multipart/related)."""
+    return {part.get_content_type(): part.get_content() for part in message.walk()
+            if part.get_content_type() in ("text/plain", "text/html")}
 
 
 # -- context and web page ----------------------------------------------------------------------
@@ -187,11 +190,12 @@ def test_an_absent_metric_shows_no_data_never_zero(context: dict) -> None:
 
 
 def test_a_failed_source_is_named_at_the_top(context: dict) -> None:
-    assert context["notices"] == [{"source": "x", "status": "failed", "message": "x: cannot parse a.jsonl line 3"}]
+    assert context["notices"] == [{"source": "x", "status": "failed", "message": "x: cannot parse a.jsonl line 3",
+                                   "freshness": "never loaded"}]
     html = render_web(context)
     assert html.index("x: cannot parse a.jsonl line 3") < html.index("<h2>Headlines</h2>")
     text = email_parts(render_email(context, Recipient("a@example.com", "A")))["text/plain"]
-    assert text.index("x: failed - x: cannot parse a.jsonl line 3") < text.index("HEADLINES")
+    assert text.index("x: failed - x: cannot parse a.jsonl line 3 (never loaded)") < text.index("HEADLINES")
 
 
 def test_a_source_without_a_run_is_named_too(engine: sa.Engine, config: PipelineConfig) -> None:
@@ -201,14 +205,20 @@ def test_a_source_without_a_run_is_named_too(engine: sa.Engine, config: Pipeline
     assert [(n["source"], n["status"]) for n in notices] == [("x", "failed"), ("survey_b", "not run")]
 
 
-def test_by_source_table_holds_seven_day_values_per_source(context: dict) -> None:
-    table = context["by_source"]
-    assert table["sources"] == ["trustpilot", "x", "nps_survey"]
-    rows = {row["label"]: row["cells"] for row in table["rows"]}
-    assert set(rows) == {"NPS", "Average rating", "Reviews"}  # metrics no source has are left out
-    assert rows["NPS"] == [{"value": "no data", "n": None}, {"value": "no data", "n": None},
-                           {"value": "25.0", "n": "120"}]
-    assert rows["Average rating"][0] == {"value": "4.20 / 5", "n": "1,204"}
+def test_segment_tables_hold_seven_day_values_per_segment(context: dict) -> None:
+    tables = {t["dimension"]: t for t in context["segments"]}
+    assert set(tables) == {"source", "product"}  # dimensions without rows are left out
+    by_source = tables["source"]
+    assert by_source["columns"] == ["NPS", "CSAT", "Average rating", "Net sentiment"]
+    assert [r["label"] for r in by_source["rows"]] == ["trustpilot", "nps_survey"]  # config order, with data
+    rows = {r["label"]: r["cells"] for r in by_source["rows"]}
+    assert rows["nps_survey"][0] == {"value": "25.0", "n": "120"}
+    assert rows["trustpilot"][2] == {"value": "4.20 / 5", "n": "1,204"}
+    assert rows["trustpilot"][0] == {"value": "no data", "n": None}
+    assert tables["product"]["rows"] == [{"label": "widget", "cells": [
+        {"value": "99.0", "n": "1"}, *[{"value": "no data", "n": None}] * 3]}]
+    html = render_web(context)
+    assert "<h2>By source</h2>" in html and "<h2>By product</h2>" in html and "<h2>By location</h2>" not in html
 
 
 def test_verbatims_are_the_extremes_of_the_seven_days(context: dict) -> None:
@@ -221,33 +231,36 @@ def test_verbatims_are_the_extremes_of_the_seven_days(context: dict) -> None:
 
 
 def test_customer_text_is_escaped_in_html_and_literal_in_plain_text(context: dict) -> None:
-    message = render_email(context, Recipient("a@example.com", "A"))
+    message = render_email(context, Recipient("a@example.com", "A", kind="weekly", weekday="thursday"))
     parts = email_parts(message)
     for html in (render_web(context), parts["text/html"]):
         assert "Loved it &lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x onerror=alert(1)&gt;" in html
-        assert "<script" not in html and "<img" not in html
+        assert "<script" not in html and "<img src=x" not in html and "onerror=alert(1)>" not in html
     assert XSS in parts["text/plain"]
 
 
 def test_quality_footer_shows_the_latest_runs_accounting(context: dict) -> None:
-    quality = {q["source"]: q for q in context["quality"]}
+    quality = {q["source"]: q for q in context["quality"]["sources"]}
     assert quality["trustpilot"] == {"source": "trustpilot", "status": "success", "rows_in": "100",
                                      "rows_loaded": "95", "rows_quarantined": "3", "rows_duplicate": "2",
-                                     "in_quarantine": "3"}
+                                     "in_quarantine": "3", "last_success": "2026-01-15"}
     assert quality["nps_survey"]["rows_in"] == "50"  # run r2, not the failed r1
     assert quality["x"]["rows_in"] == "—" and quality["x"]["status"] == "failed"
+    assert quality["x"]["last_success"] == "never"
 
 
 def test_web_page_is_self_contained_and_accessible(context: dict) -> None:
     html = render_web(context)
     assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
     assert "<title>Acme CX report — Thursday 15 January 2026</title>" in html
-    for external in ("<link", "<script", "<img", "url(", "@import"):
+    for external in ("<link", "<script", "<img", "@import"):
         assert external not in html
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", html)
+    assert not re.search(r"url\((?!#)", html)  # only references to the page's own SVG clip paths
     levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", html)]
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
-    assert '<svg class="spark" role="img"' in html  # the NPS trend has three 7-day points
+    assert '<svg role="img" aria-label="NPS, 7-day value over the last 28 days: from 20.0 to 25.0' in html
 
 
 def test_an_empty_warehouse_renders_no_data(tmp_path: Path, config: PipelineConfig) -> None:
@@ -266,12 +279,13 @@ def test_an_empty_warehouse_renders_no_data(tmp_path: Path, config: PipelineConf
 
 
 def test_deliver_writes_one_parseable_eml_per_recipient(engine, settings, config) -> None:
-    paths = deliver(engine, settings, config, DAY)
+    deliveries = deliver(engine, settings, config, DAY)
     outbox = settings.outbox_dir / "2026-01-15"
-    assert paths == [outbox / "cx-leads@example.com.eml", outbox / "exec@example.com.eml"]
-    message = email.message_from_bytes(paths[1].read_bytes(), policy=email.policy.default)
+    assert [(d.status, d.path) for d in deliveries] == [
+        ("written", outbox / "cx-leads@example.com.eml"), ("written", outbox / "exec@example.com.eml")]
+    message = email.message_from_bytes(deliveries[1].path.read_bytes(), policy=email.policy.default)
     assert message.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "multipart/related"]
     assert message["To"] == "Executive team <exec@example.com>"
     assert message["Subject"].startswith("Acme CX report — Thursday 15 January 2026: NPS 25.0")
     assert message["Date"] == "Fri, 16 Jan 2026 00:00:00 +0000"
@@ -281,12 +295,22 @@ def test_deliver_writes_one_parseable_eml_per_recipient(engine, settings, config
     assert "display:none" in html.split("<main>")[0]  # hidden preheader before the content
 
 
-def test_rerun_overwrites_with_identical_bytes(engine, settings, config) -> None:
-    first = {p: p.read_bytes() for p in deliver(engine, settings, config, DAY)}
-    second = {p: p.read_bytes() for p in deliver(engine, settings, config, DAY)}
-    assert first == second
+def test_rerun_delivers_nothing_twice_unless_resent(engine, settings, config) -> None:
+    first = {d.path: d.path.read_bytes() for d in deliver(engine, settings, config, DAY)}
+    again = deliver(engine, settings, config, DAY)
+    assert [d.status for d in again] == ["skipped", "skipped"]
+    assert {p: p.read_bytes() for p in first} == first
+    resent = deliver(engine, settings, config, DAY, resend=True)
+    assert [d.status for d in resent] == ["written", "written"]
+    assert {d.path: d.path.read_bytes() for d in resent} == first  # same marts, same bytes
     assert sorted(p.name for p in (settings.outbox_dir / "2026-01-15").iterdir()) == [
         "cx-leads@example.com.eml", "exec@example.com.eml"]
+    with engine.connect() as conn:
+        ledger = conn.execute(sa.text("select recipient, kind, status, message_id from ops.report_deliveries "
+                                      "order by recipient")).all()
+    assert [(r.recipient, r.kind, r.status) for r in ledger] == [
+        ("cx-leads@example.com", "daily", "written"), ("exec@example.com", "daily", "written")]
+    assert ledger[0].message_id == resent[0].message_id
 
 
 def test_rendering_twice_is_byte_identical(engine, settings, config, context) -> None:
