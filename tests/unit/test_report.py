@@ -366,3 +366,178 @@ def test_deliver_without_a_recipients_file_is_a_config_error(engine, settings, c
     (config.path.parent / "recipients.yml").unlink()
     with pytest.raises(ConfigError, match="recipients.yml: recipients file not found"):
         deliver(engine, settings, config, DAY)
+
+
+# -- sections from the analytic marts ------------------------------------------------------------
+
+TS = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
+def tagged(fid: str, score: float, level: str | None, day: date = DAY, source: str = "trustpilot",
+           location: str | None = None, text: str | None = None) -> dict:
+    return {**feedback(fid, score, text or f"{level} comment {fid}", day=day, source=source),
+            "pyramid_level": level, "location": location}
+
+
+ANALYTIC_FEEDBACK = [
+    *(tagged(f"u{i}", -0.5, "utility") for i in range(4)), tagged("u4", 0.5, "utility"),
+    tagged("s0", -0.5, "usability"), tagged("p0", 0.6, "pleasure"), tagged("p1", 0.7, "pleasure"),
+    tagged("late1", -0.9, None, day=DAY - timedelta(days=1), text="Parcel late again, nobody answers"),
+    tagged("late2", -0.2, None, day=DAY - timedelta(days=1), source="x", text="other source, same day"),
+    tagged("leeds1", -0.8, None, location="leeds", text="Leeds store queue was awful"),
+    tagged("york1", -0.7, None, location="york", text="York store had no stock"),
+]
+
+
+@pytest.fixture
+def analytic_engine(settings: Settings):
+    engine = make_engine(settings.warehouse_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
+            "sentiment_score, sentiment_label, rating, nps, pyramid_level, location) values (:feedback_id, "
+            ":family, :source, :occurred_at, :feedback_date, :text, :sentiment_score, :sentiment_label, :rating, "
+            ":nps, :pyramid_level, :location)"), ANALYTIC_FEEDBACK)
+        conn.execute(sa.text("insert into marts.theme_impact values (:d, :w, :t, :m, :i, :lo, :hi, :nw, 80)"), [
+            {"d": DAY, "w": 7, "t": "late_delivery", "m": "nps", "i": -12.34, "lo": -20.1, "hi": -4.5, "nw": 40},
+            {"d": DAY, "w": 7, "t": "staff", "m": "nps", "i": 5.0, "lo": 1.0, "hi": 9.0, "nw": 30},
+            {"d": DAY, "w": 7, "t": "price", "m": "avg_rating", "i": -0.123, "lo": None, "hi": None, "nw": 12},
+            {"d": DAY, "w": 28, "t": "late_delivery", "m": "nps", "i": -30.0, "lo": None, "hi": None, "nw": 9},
+        ])
+        conn.execute(sa.text("insert into marts.emerging_terms values (:d, :t, :r, :b, :l)"), [
+            {"d": DAY, "t": "app crash", "r": 9, "b": 3, "l": 3.0},
+            {"d": DAY, "t": "refund portal", "r": 12, "b": 2, "l": 6.0},
+            {"d": DAY - timedelta(days=1), "t": "yesterday", "r": 99, "b": 1, "l": 99.0},
+        ])
+        conn.execute(sa.text("insert into marts.anomalies values (:d, 'net_sentiment', 'source', 'trustpilot', "
+                             "-40.0, 10.0, 12.0, -4.17)"), {"d": DAY - timedelta(days=1)})
+        conn.execute(sa.text("insert into marts.customers_at_risk values (:d, :h, 'trustpilot', 'tp:r1', :at, :t, "
+                             ":u, '1-2 star review, no reply')"), [
+            {"d": DAY, "h": "abc123def456789", "at": TS, "t": "Call me on +44 20 7946 0958 <b>now</b>",
+             "u": "https://tp.example/r1"},
+            {"d": DAY, "h": "fff000", "at": TS - timedelta(hours=1), "t": "bad", "u": "javascript:alert(1)"},
+        ])
+        conn.execute(sa.text("insert into marts.channel_consistency values (:d, 'touchpoint', 35.5, 4, 'delivery', "
+                             "-22.3)"), {"d": DAY})
+        conn.execute(sa.text("insert into ops.schema_drift values ('r2', 'trustpilot', :d, '/landing/tp/a.json', "
+                             "'renamed', 'stars', 'now rating', :at)"), {"d": DAY, "at": TS})
+        conn.execute(sa.text("insert into ops.validation_results values ('r2', 'trustpilot', :d, 'review', "
+                             "'expect_column_values_to_be_between', 'rating', 'warning', false, 3, 100)"), {"d": DAY})
+        conn.execute(sa.text(
+            "insert into marts.kpi_daily values (:d, 7, 'nps', 'location', 'leeds', -50.0, 4, -90.0, -10.0)"),
+            {"d": DAY})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def analytic_context(analytic_engine: sa.Engine, config: PipelineConfig) -> dict:
+    with analytic_engine.connect() as conn:
+        return build_context(conn, DAY, config)
+
+
+def test_pyramid_shares_and_the_foundations_first_flag(analytic_context: dict) -> None:
+    pyramid = analytic_context["pyramid"]
+    # 8 tagged items: utility 5 (62.5%, net 100·(1 − 4)/5 = −60), usability 1 (12.5%, −100),
+    # pleasure 2 (25%, +100); complaints 5 of which utility 4 = 80% > 50% -> foundations first
+    assert [(r["level"], r["n"], r["share"], r["net_sentiment"], r["complaints"]) for r in pyramid["rows"]] == [
+        ("utility", "5", "62.5%", "-60.0", "80.0%"), ("usability", "1", "12.5%", "-100.0", "20.0%"),
+        ("pleasure", "2", "25.0%", "100.0", "0.0%")]
+    assert pyramid["foundations_first"] and pyramid["utility_complaints"] == "80%"
+    html = render_web(analytic_context)
+    assert "Foundations first:" in html and "80% of complaints" in html
+    assert 'aria-label="Net sentiment by CX-pyramid level: Utility -60.0, Usability -100.0, Pleasure 100.0"' in html
+
+
+def test_no_flag_when_utility_complaints_do_not_dominate(analytic_engine, config) -> None:
+    with analytic_engine.begin() as conn:
+        conn.execute(sa.text("update marts.fct_feedback set pyramid_level = 'usability' where feedback_id = 'u0'"))
+        conn.execute(sa.text("update marts.fct_feedback set pyramid_level = 'usability' where feedback_id = 'u1'"))
+        context = build_context(conn, DAY, config)
+    # utility complaints 2 of 5 = 40%
+    assert not context["pyramid"]["foundations_first"]
+    assert "Foundations first" not in render_web(context)
+
+
+def test_themes_are_ranked_by_impact_with_their_intervals(analytic_context: dict) -> None:
+    themes = analytic_context["themes"]
+    assert [(t["theme"], t["metric"], t["impact"], t["interval"], t["n_with"], t["window"]) for t in themes] == [
+        ("late delivery", "NPS", "−12.3", "−20.1 to −4.5", "40", "7 days"),  # the 28-day row is not mixed in
+        ("staff", "NPS", "+5.0", "+1.0 to +9.0", "30", "7 days"),
+        ("price", "rating", "−0.12", None, "12", "7 days"),
+    ]
+    assert [e["term"] for e in analytic_context["emerging"]] == ["refund portal", "app crash"]
+    assert analytic_context["emerging"][0]["lift"] == "×6.0"
+
+
+def test_anomalies_come_with_the_verbatims_that_drive_them(analytic_context: dict) -> None:
+    (anomaly,) = analytic_context["anomalies"]
+    assert (anomaly["date"], anomaly["metric"], anomaly["segment"], anomaly["value"], anomaly["baseline"],
+            anomaly["direction"]) == ("2026-01-14", "Net sentiment", "source trustpilot", "-40.0", "10.0 ± 36.0",
+                                      "below")
+    # the negative feedback of that day and source only
+    assert [v["text"] for v in anomaly["verbatims"]] == ["Parcel late again, nobody answers"]
+
+
+def test_close_the_loop_lists_customers_redacted_and_the_weakest_touchpoint(analytic_context: dict) -> None:
+    loop = analytic_context["close_loop"]
+    assert loop["weakest"] == [{"dimension": "touchpoint", "value": "delivery", "net_sentiment": "-22.3",
+                                "spread": "35.5", "segments": "4"}]
+    first, second = loop["customers"]
+    assert (first["customer"], first["text"], first["url"]) == (
+        "abc123def456", "Call me on [phone] <b>now</b>", "https://tp.example/r1")
+    assert second["url"] is None  # only https links are shown
+    html = render_web(analytic_context)
+    assert "Call me on [phone] &lt;b&gt;now&lt;/b&gt;" in html and "7946" not in html
+    assert "javascript:" not in html
+
+
+def test_quality_footer_names_schema_drift_and_failed_checks(analytic_context: dict) -> None:
+    quality = analytic_context["quality"]
+    assert quality["drift"] == [{"source": "trustpilot", "file": "a.json", "change": "renamed", "column": "stars",
+                                 "detail": "now rating"}]
+    assert quality["checks"] == [{"source": "trustpilot", "expectation": "expect_column_values_to_be_between",
+                                  "column": "rating", "severity": "warning", "unexpected": "3"}]
+    html = render_web(analytic_context)
+    assert "<h3>Schema drift</h3>" in html and "<h3>Validation warnings</h3>" in html
+
+
+def test_empty_analytic_tables_hide_their_sections(context: dict) -> None:
+    html = render_web(context)
+    for heading in ("CX pyramid", "Top themes", "Emerging terms", "Anomalies", "Close the loop"):
+        assert f"<h2>{heading}</h2>" not in html
+    assert "<h2>Trends</h2>" in html  # the NPS series has three 7-day points
+    assert "<h3>Schema drift</h3>" not in html
+
+
+def test_a_cut_shows_only_its_segment(analytic_engine, config) -> None:
+    with analytic_engine.connect() as conn:
+        leeds = build_context(conn, DAY, config, cut=("location", "leeds"))
+    nps = tiles(leeds)["nps"]
+    assert (nps["value"], nps["n"], nps["interval"]) == ("-50.0", "4", "-90.0–-10.0")
+    assert [v["text"] for v in leeds["verbatims"]["negative"]] == ["Leeds store queue was awful"]
+    assert leeds["segments"] == [] and leeds["themes"] == [] and leeds["close_loop"]["weakest"] == []
+    assert leeds["close_loop"]["customers"] == []  # neither at-risk item is a Leeds one
+    assert leeds["title"] == "Acme CX report — leeds — Thursday 15 January 2026"
+    recipient = Recipient("leeds@example.com", "Leeds", filters=(("location", "leeds"),))
+    parts = email_parts(render_email(leeds, recipient))
+    for body in parts.values():
+        assert "Leeds store queue was awful" in body and "York" not in body
+
+
+def test_weekly_recipients_are_due_on_their_weekday_only() -> None:
+    weekly = Recipient("w@example.com", "W", kind="weekly", weekday="thursday")
+    assert weekly.is_due(DAY) and not weekly.is_due(DAY + timedelta(days=1))  # 15 Jan 2026 is a Thursday
+    assert Recipient("d@example.com", "D").is_due(DAY + timedelta(days=1))
+
+
+def test_the_archive_index_lists_reports_newest_first(engine, settings, config) -> None:
+    (settings.reports_dir / "notes").mkdir(parents=True)
+    (settings.reports_dir / "notes" / "cx_report_2026-01-01.html").write_text("misplaced")
+    write_report(engine, settings, config, DAY - timedelta(days=1))
+    write_report(engine, settings, config, DAY)
+    index = (settings.reports_dir / "index.html").read_text()
+    assert index.index('href="2026-01-15/cx_report_2026-01-15.html"') < index.index(
+        'href="2026-01-14/cx_report_2026-01-14.html"')
+    assert "Thursday 15 January 2026" in index and "notes/" not in index
