@@ -338,7 +338,16 @@ def test_load_recipients_reads_the_example(config: PipelineConfig) -> None:
 
 def test_the_shipped_recipients_file_is_valid() -> None:
     shipped = Path(__file__).resolve().parents[2] / "config" / "recipients.yml"
-    assert all(r.kind == "daily" for r in load_recipients(shipped))
+    assert [(r.kind, r.weekday, r.cut) for r in load_recipients(shipped)] == [
+        ("daily", None, None), ("weekly", "monday", None), ("weekly", "monday", ("location", "Manchester"))]
+
+
+def test_load_recipients_reads_kinds_weekdays_and_filters(tmp_path: Path) -> None:
+    path = tmp_path / "recipients.yml"
+    path.write_text("recipients:\n  - {email: a@example.com, name: A, kind: weekly, weekday: Friday}\n"
+                    "  - {email: a@example.com, name: A, filters: {product: Widget Pro}}\n")
+    assert load_recipients(path) == [Recipient("a@example.com", "A", "weekly", "friday"),
+                                     Recipient("a@example.com", "A", "daily", None, (("product", "Widget Pro"),))]
 
 
 @pytest.mark.parametrize(("text", "where"), [
@@ -350,6 +359,17 @@ def test_the_shipped_recipients_file_is_valid() -> None:
      ":3: recipients.1.email: duplicate recipient"),
     ("recipients:\n  - email: ../../etc/passwd@x\n    name: A\n", ":2: recipients.0.email:"),
     ("recipients: []\n", ":1: recipients: expected a non-empty list"),
+    ("recipients:\n  - {email: a@example.com, name: A, kind: weekly}\n", ":2: recipients.0: a weekly recipient needs"),
+    ("recipients:\n  - email: a@example.com\n    name: A\n    kind: weekly\n    weekday: funday\n",
+     ":5: recipients.0.weekday: unknown weekday 'funday'"),
+    ("recipients:\n  - email: a@example.com\n    name: A\n    weekday: monday\n",
+     ":4: recipients.0.weekday: only a weekly recipient"),
+    ("recipients:\n  - email: a@example.com\n    name: A\n    filters:\n      region: North\n",
+     ":5: recipients.0.filters.region: unknown filter 'region'"),
+    ("recipients:\n  - email: a@example.com\n    name: A\n    filters: [London]\n",
+     ":4: recipients.0.filters: expected a mapping"),
+    ("recipients:\n  - email: a@example.com\n    name: A\n    filters: {location: A, product: B}\n",
+     ":4: recipients.0.filters: a recipient's cut filters on one key"),
     ("people: []\n", ":1: (top level): expected a mapping with a 'recipients' list"),
     ("recipients:\n  - email: a@example.com\n    name: A\n   kind: daily\n", ":4: malformed YAML"),
 ])
