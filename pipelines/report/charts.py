@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import matplotlib
 
@@ -73,6 +74,7 @@ def _figure(chart: Chart):
     return fig
 
 
+@lru_cache(maxsize=128)  # the same chart goes to every recipient of a cut
 def to_svg(chart: Chart) -> Markup:
     """The chart as an inline <svg> element with role="img" and the alt text as its label."""
     fig = _figure(chart)
@@ -86,6 +88,7 @@ def to_svg(chart: Chart) -> Markup:
     return Markup(svg)  # noqa: S704 - matplotlib escapes its text; the label is escaped above
 
 
+@lru_cache(maxsize=128)
 def to_png(chart: Chart) -> bytes:
     """The chart as PNG bytes (white background, for email clients without transparency)."""
     fig = _figure(chart)

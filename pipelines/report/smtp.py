@@ -64,6 +64,8 @@ def _transient(exc: Exception) -> bool:
         return 400 <= exc.smtp_code < 500
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, ssl.SSLError):
+        return False  # an untrusted certificate or a TLS mismatch does not heal by waiting
     return isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError,
                             TimeoutError, OSError))
 
