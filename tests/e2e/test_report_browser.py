@@ -143,7 +143,7 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-PAGE_FACTS = """(() => {
+PAGE_FACTS = r"""(() => {
   const images = [...document.images].map(
     i => ({src: i.src.slice(0, 30), alt: i.alt, ok: i.complete && i.naturalWidth > 0}));
   const svgs = [...document.querySelectorAll('svg')];
@@ -151,8 +151,31 @@ PAGE_FACTS = """(() => {
     images, svgs: svgs.length,
     unlabelled: svgs.filter(s => !s.getAttribute('aria-label')).length + images.filter(i => !i.alt).length,
     scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
-    scripts: document.scripts.length, text: document.body.innerText,
+    scripts: document.scripts.length, text: document.body.innerText, lowContrast: lowContrast(),
   };
+  // WCAG contrast of every visible text element against its nearest opaque background
+  function lowContrast() {
+    const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+      .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const background = el => {
+      for (; el; el = el.parentElement) {
+        const c = rgb(getComputedStyle(el).backgroundColor);
+        if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !el.getClientRects().length || el.closest('svg') || el.closest('[style*="display:none"]')) continue;
+      const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) out.push(`${el.tagName} ${ratio.toFixed(2)}: ${el.textContent.trim().slice(0, 40)}`);
+    }
+    return out;
+  }
 })()"""
 
 
@@ -198,6 +221,7 @@ def test_the_web_report_renders_cleanly(browser, report) -> None:
     assert facts["scripts"] == 0 and facts["images"] == []  # charts are inline SVG; the XSS <img> is text
     assert XSS in facts["text"]
     assert facts["scrollWidth"] <= facts["clientWidth"]
+    assert facts["lowContrast"] == []  # WCAG AA: at least 4.5:1 for all text
     assert shot.stat().st_size > 10_000
 
 
@@ -223,5 +247,6 @@ def test_the_email_fits_640px_and_every_image_loads(browser, report, tmp_path) -
     assert page.errors() == []
     assert len(facts["images"]) >= 8 and all(i["ok"] for i in facts["images"]), facts["images"]
     assert facts["unlabelled"] == 0 and facts["scripts"] == 0
+    assert facts["lowContrast"] == []
     assert XSS in facts["text"]
     assert facts["scrollWidth"] <= 640, f"horizontal scrolling: {facts['scrollWidth']} px wide"
