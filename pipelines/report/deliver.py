@@ -16,10 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 
-from pipelines.config import PipelineConfig, Settings, _with_lines
-from pipelines.errors import ConfigError
+from pipelines.config import PipelineConfig, Settings, read_yaml
 from pipelines.report.context import CUT_COLUMNS, build_context
 from pipelines.report.render import environment, render_email, render_web
 from pipelines.report.smtp import DeliveryError, SmtpServer, send
@@ -73,26 +71,8 @@ class Delivery:
 
 def load_recipients(path: Path) -> list[Recipient]:
     """Parse and check recipients.yml; every problem names the file, the line and the key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: recipients file not found (it sits beside sources.yml)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read recipients file: {exc}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', None) or exc}") from None
-    lines: dict[tuple, int] = {}
-    data = _with_lines(node, (), lines) if node is not None else None
-
-    def fail(key_path: tuple, message: str) -> ConfigError:
-        line = lines.get(key_path) or lines.get(key_path[:-1]) or 1
-        dotted = ".".join(str(k) for k in key_path) or "(top level)"
-        return ConfigError(f"{path}:{line}: {dotted}: {message}")
-
+    doc = read_yaml(path, hint="recipients.yml sits beside sources.yml")
+    data, fail = doc.data, doc.error
     if not isinstance(data, dict) or "recipients" not in data:
         raise fail((), "expected a mapping with a 'recipients' list")
     entries = data["recipients"]

@@ -384,7 +384,7 @@ def test_load_recipients_errors_name_the_file_line_and_key(tmp_path: Path, text:
 
 def test_deliver_without_a_recipients_file_is_a_config_error(engine, settings, config) -> None:
     (config.path.parent / "recipients.yml").unlink()
-    with pytest.raises(ConfigError, match="recipients.yml: recipients file not found"):
+    with pytest.raises(ConfigError, match="recipients.yml: config file not found"):
         deliver(engine, settings, config, DAY)
 
 
