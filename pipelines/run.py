@@ -62,7 +62,7 @@ class RunSummary:
     sources: list[SourceResult] = field(default_factory=list)
     kpi_rows: int = 0
     report: Path | None = None
-    outbox: list[Path] = field(default_factory=list)
+    outbox: list = field(default_factory=list)  # report.Delivery per recipient
 
     @property
     def failed(self) -> list[SourceResult]:
@@ -314,13 +314,13 @@ class Pipeline:
 
     # -- report and delivery -----------------------------------------------------------------
 
-    def publish(self, day: date, deliver: bool = True) -> tuple[Path, list[Path]]:
-        """Render the web report for `day` and, when asked, deliver the emails."""
+    def publish(self, day: date, deliver: bool = True, resend: bool = False) -> tuple[Path, list]:
+        """Render the web report for `day` and, when asked, deliver the emails (see report.deliver)."""
         from pipelines.report import deliver as send
         from pipelines.report import write_report
 
         path = write_report(self.engine, self.settings, self.config, day)
-        return path, (send(self.engine, self.settings, self.config, day) if deliver else [])
+        return path, (send(self.engine, self.settings, self.config, day, resend=resend) if deliver else [])
 
     # -- whole days ----------------------------------------------------------------------------
 
