@@ -36,6 +36,9 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest
 
+bench: install
+	$(BIN)/python benchmarks/themes_speed.py
+
 lint: install
 	$(BIN)/ruff check .
 
