@@ -55,6 +55,11 @@ def number_items(batch: pd.DataFrame, carry: Carry) -> tuple[np.ndarray, Carry]:
     return items, last
 
 
+def storable_text(values: pd.Series) -> pd.Series:
+    """Text every warehouse can store: NUL, which PostgreSQL text rejects, kept as the escape `\\u0000`."""
+    return values.astype("string").str.replace("\x00", "\\u0000", regex=False)
+
+
 def quarantine_rows(bad: pd.DataFrame, source: str, day: date, run_id: str) -> pd.DataFrame:
     """ops.quarantine rows for the quarantined part of a validated batch (with `_item`)."""
     files = bad["_file"].astype("string").to_numpy(dtype=object)
@@ -72,7 +77,7 @@ def quarantine_rows(bad: pd.DataFrame, source: str, day: date, run_id: str) -> p
         "expectation": bad["expectation"].astype("string").to_numpy(dtype=object),
         "column_name": bad["column"].astype("string").to_numpy(dtype=object),
         "reason": bad["reason"].astype("string").to_numpy(dtype=object),
-        "raw_record": bad["_raw"].astype("string").to_numpy(dtype=object),
+        "raw_record": storable_text(bad["_raw"]).to_numpy(dtype=object),
     })
 
 
