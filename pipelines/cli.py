@@ -138,8 +138,13 @@ def report(
     d = parse_date(day)
     pipeline = _pipeline(config)
     pipeline.init_db()
-    path, sent = pipeline.publish(d, deliver=send or resend)
-    out.print(f"report {path}" + (f"; {len(sent)} email(s) in {pipeline.settings.outbox_dir / str(d)}" if sent else ""))
+    path, deliveries = pipeline.publish(d, deliver=send or resend, resend=resend)
+    counts: dict[str, int] = {}
+    for delivery in deliveries:
+        counts[delivery.status] = counts.get(delivery.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    where = "via SMTP" if pipeline.settings.smtp_url else f"in {pipeline.settings.outbox_dir / str(d)}"
+    out.print(f"report {path}" + (f"; emails {where}: {summary}" if deliveries else ""))
 
 
 @app.command("status")

@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
-from pipelines.kpis.stats import compute_metrics
+from pipelines.kpis.daily import update_kpis
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser
+from pipelines.sources.api import pull, window_for
+from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
 from pipelines.warehouse.db import (
     ensure_raw_table,
@@ -35,7 +37,6 @@ from pipelines.warehouse.db import (
 )
 
 MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
-KPI_WINDOW = 28
 Progress = Callable[[str], None]
 
 
@@ -62,7 +63,7 @@ class RunSummary:
     sources: list[SourceResult] = field(default_factory=list)
     kpi_rows: int = 0
     report: Path | None = None
-    outbox: list[Path] = field(default_factory=list)
+    outbox: list = field(default_factory=list)  # report.Delivery per recipient
 
     @property
     def failed(self) -> list[SourceResult]:
@@ -102,6 +103,17 @@ class StatusReport:
     failures: list[str]
 
 
+@dataclass
+class Extract:
+    """What one source delivers for a day: the names its rows carry in `_file` (files or API page
+    URLs; a reload replaces rows of the same names), its canonical batches, and for an incremental
+    API source the cursor to store once the batches are committed."""
+
+    names: list[str]
+    batches: Iterable[pd.DataFrame]
+    cursor_at: datetime | None = None
+
+
 def _expanding(sql: str, name: str) -> sa.TextClause:
     """A statement whose `:name` parameter is bound to a list (`in :name`)."""
     return sa.text(sql).bindparams(sa.bindparam(name, expanding=True))
@@ -133,15 +145,22 @@ class Pipeline:
         return pd.Timestamp(local).tz_convert("UTC")
 
     def load_source(self, day: date, source: SourceConfig, run_id: str) -> SourceResult:
-        """Extract, validate and load one source's files for `day` in a single transaction.
+        """Extract, validate and load one source's files or API pages for `day` in a single transaction.
 
-        A SourceError (unreadable file, missing required column, a critical table-level check) rolls
-        the source back and is recorded as a failed source; the other sources are unaffected.
+        A SourceError (unreadable file, missing required column, a critical table-level check, an
+        API pull that failed or ran out of budget) rolls the source back and is recorded as a failed
+        source; the other sources are unaffected. An API source's cursor moves in the same
+        transaction as its rows.
         """
         from pipelines.quality.day import missing_delivery, trailing_volumes
 
-        files = source.files(self.settings.landing_dir, day)
-        if not files:
+        try:
+            extract = self._extract(day, source)
+        except SourceError as exc:
+            result = SourceResult(source.name, "failed", message=str(exc))
+            self._record_source(day, run_id, result)
+            return result
+        if not extract.names:
             with self.engine.connect() as conn:
                 history = trailing_volumes(conn, source.name, day, self.config.quality.volume_history_days)
             problem = missing_delivery(history, self.config.quality)
@@ -152,14 +171,30 @@ class Pipeline:
             return result
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, files)
+                result = self._load_files(conn, day, source, run_id, extract)
+                if extract.cursor_at is not None:
+                    save_cursor(conn, source.name, extract.cursor_at, run_id)
         except SourceError as exc:
-            result = SourceResult(source.name, "failed", files=len(files), message=str(exc))
+            result = SourceResult(source.name, "failed", files=len(extract.names), message=str(exc))
         self._record_source(day, run_id, result)
         return result
 
+    def _extract(self, day: date, source: SourceConfig) -> Extract:
+        """What `source` delivers for `day`: files parsed lazily, or every API page fetched up front."""
+        tz = self.config.timezone
+        if source.url:
+            with self.engine.connect() as conn:
+                cursor = read_cursor(conn, source.name)
+            day_end = self.day_end_utc(day).to_pydatetime()
+            day_start = self.day_end_utc(day - timedelta(days=1)).to_pydatetime()
+            fetched = pull(source, window_for(source, day_start, day_end, cursor), tz)
+            return Extract(fetched.pages, fetched.batches, fetched.cursor_at)
+        files = source.files(self.settings.landing_dir, day)
+        parse = get_parser(source.format)
+        return Extract([str(p) for p in files], (b for p in files for b in parse(p, source, tz)))
+
     def _load_files(
-        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path]
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract
     ) -> SourceResult:
         from pipelines.quality.accounting import Tally, record_accounting
         from pipelines.quality.day import SourceDay, trailing_volumes
@@ -168,7 +203,7 @@ class Pipeline:
 
         family, tz = source.family, self.config.timezone
         raw_table = ensure_raw_table(conn, source.name)
-        names = [str(p) for p in files]
+        names = extract.names
         # a reload replaces what an earlier load of the same files left behind
         conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
         conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
@@ -177,27 +212,25 @@ class Pipeline:
         check = SourceDay(family, source.name, self.day_end_utc(day), quality,
                           trailing_volumes(conn, source.name, day, quality.volume_history_days))
         tally = Tally()
-        parse = get_parser(source.format)
-        for path in files:
-            carry = None
-            for batch in parse(path, source, tz):
-                batch["_item"], carry = number_items(batch, carry)
-                validation = validate_batch(batch, family, source.name, check.day_end_utc, check.tolerance)
-                insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
-                insert_frame(conn, quarantine_rows(validation.quarantined, source.name, day, run_id),
-                             "ops.quarantine")
-                staged = to_staging(
-                    validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
-                    load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
-                )
-                loaded, existing = self.merge_staging(conn, family, staged)
-                tally.add(len(batch), loaded, len(validation.quarantined),
-                          duplicates_within(validation.good, ID_COLUMN[family]) + existing)
-                check.add(batch, validation)
+        carry = None
+        for batch in extract.batches:
+            batch["_item"], carry = number_items(batch, carry)
+            validation = validate_batch(batch, family, source.name, check.day_end_utc, check.tolerance)
+            insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
+            insert_frame(conn, quarantine_rows(validation.quarantined, source.name, day, run_id),
+                         "ops.quarantine")
+            staged = to_staging(
+                validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
+                load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
+            )
+            loaded, existing = self.merge_staging(conn, family, staged)
+            tally.add(len(batch), loaded, len(validation.quarantined),
+                      duplicates_within(validation.good, ID_COLUMN[family]) + existing)
+            check.add(batch, validation)
         results = check.finish()
         record_accounting(conn, run_id, source.name, day, tally)
         insert_frame(conn, validation_rows(results, run_id, source.name, day), "ops.validation_results")
-        return SourceResult(source.name, "success", files=len(files), rows_in=tally.rows_in,
+        return SourceResult(source.name, "success", files=len(names), rows_in=tally.rows_in,
                             rows_loaded=tally.rows_loaded, rows_quarantined=tally.rows_quarantined,
                             rows_duplicate=tally.rows_duplicate)
 
@@ -264,30 +297,15 @@ class Pipeline:
             for name in MART_FILES:
                 if dirty:
                     run_sql_file(conn, f"marts/{name}")
-            latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
-            horizon = max(day, latest or day)
-            kpi_dates = sorted({day} | {
-                d + timedelta(days=i) for d in dirty for i in range(KPI_WINDOW)
-                if d + timedelta(days=i) <= horizon
-            })
-            dates = pd.DataFrame({"kpi_date": pd.Series(kpi_dates, dtype="object")})
-            params = {"min_date": kpi_dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": kpi_dates[-1]}
-            with frame_as_table(conn, dates, "tmp_kpi_dates"):
-                stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
-                medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn,
-                                            params=params)
-            rows = compute_metrics(stats, medians)
-            conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
-                         {"dates": kpi_dates})
-            insert_frame(conn, rows, "marts.kpi_daily")
-            results = check_marts(conn, {"fct_feedback": dirty, "kpi_daily": kpi_dates})
+            update = update_kpis(conn, day, dirty)
+            results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
                          "ops.validation_results")
             # only the dates read above: a load committing meanwhile keeps its own dirty dates
             if dirty:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
-        return len(rows)
+        return update.rows
 
     def _sync_dim_source(self, conn: sa.Connection) -> None:
         conn.execute(sa.text("delete from marts.dim_source"))
@@ -297,13 +315,13 @@ class Pipeline:
 
     # -- report and delivery -----------------------------------------------------------------
 
-    def publish(self, day: date, deliver: bool = True) -> tuple[Path, list[Path]]:
-        """Render the web report for `day` and, when asked, deliver the emails."""
+    def publish(self, day: date, deliver: bool = True, resend: bool = False) -> tuple[Path, list]:
+        """Render the web report for `day` and, when asked, deliver the emails (see report.deliver)."""
         from pipelines.report import deliver as send
         from pipelines.report import write_report
 
         path = write_report(self.engine, self.settings, self.config, day)
-        return path, (send(self.engine, self.settings, self.config, day) if deliver else [])
+        return path, (send(self.engine, self.settings, self.config, day, resend=resend) if deliver else [])
 
     # -- whole days ----------------------------------------------------------------------------
 
