@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CX_HOME ?= $(CURDIR)/var
 
-.PHONY: install chromium demo test lint bench clean
+.PHONY: install chromium demo test lint bench bench-validate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# speed targets, checked by scripts in benchmarks/ (each line its own target)
+bench: bench-validate
+
+bench-validate: install
+	$(BIN)/python benchmarks/validate_speed.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -20,6 +20,7 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.kpis.daily import update_kpis
+from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
@@ -236,9 +237,9 @@ class Pipeline:
     @staticmethod
     def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
         return pd.DataFrame({
-            "item_id": batch[ID_COLUMN[family]],
+            "item_id": storable_text(batch[ID_COLUMN[family]]),
             "item_at": batch[TIME_COLUMN[family]],
-            "_record": batch["_raw"],
+            "_record": storable_text(batch["_raw"]),
             "_parse_error": batch["_parse_error"],
             "_load_id": run_id,
             "_file": batch["_file"],
