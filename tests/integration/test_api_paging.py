@@ -231,7 +231,35 @@ def test_a_pull_never_asks_for_the_future(server):
     assert got.cursor_at == datetime(2026, 3, 10, 15, 29, 50, tzinfo=UTC)
 
 
-def test_a_page_the_format_cannot_read_fails_naming_the_page(server):
-    v.serve(server, "/reviews", lambda r: v.ok({"reviews": None, "error": "maintenance"}))
-    with pytest.raises(SourceError, match=r"trustpilot: http://127\.0\.0\.1:\d+/reviews\?.*: expected a JSON array"):
+def test_a_page_of_an_unexpected_shape_fails_naming_the_page(server):
+    v.serve(server, "/reviews", lambda r: v.ok({"reviews": {"error": "maintenance"}}))
+    with pytest.raises(SourceError, match=r"trustpilot: GET http://127\.0\.0\.1:\d+/reviews\?.*: unexpected response: "
+                                          r"'reviews' is a dict, not a list of items"):
         pull(api_source(server, "trustpilot_json", "review", "/reviews"), Window(SINCE, UNTIL), LONDON)
+
+
+def test_a_page_without_items_is_empty(server):
+    v.serve(server, "/v4/reviews", lambda r: v.ok({"averageRating": 4.2, "totalReviewCount": 0}))
+    paging, url = PAGING["google_business_json"], server.url_for("/v4/reviews")
+    with ApiClient("google", url, {}, Budget(10)) as client:
+        assert [p.items for p in pages(client, paging, paging.first(url, Window(None, UNTIL), 50, {}))] == [[]]
+
+
+def test_pages_are_parsed_in_chunks_and_rows_keep_their_page(server, monkeypatch):
+    monkeypatch.setattr("pipelines.sources.api.CHUNK_ITEMS", 4)
+    calls = []
+    read = trustpilot_json.read
+
+    def counting(path, source, tz):
+        calls.append(path)
+        yield from read(path, source, tz)
+
+    monkeypatch.setattr("pipelines.sources.api.get_parser", lambda fmt: counting)
+    v.serve(server, "/reviews", v.trustpilot([review(i) for i in range(N)]))
+    got = pull(api_source(server, "trustpilot_json", "review", "/reviews", page_size=2), Window(SINCE, UNTIL), LONDON)
+    frame = pd.concat(got.batches, ignore_index=True)
+    assert len(calls) == 2  # pages of 2, 2 | 2, 1: at most 4 items per parse
+    assert list(frame["review_id"]) == [f"tp{i}" for i in range(N)]
+    assert list(frame["_line"]) == [1, 2, 1, 2, 1, 2, 1]
+    assert list(frame["_file"]) == [got.pages[i // 2] for i in range(N)]
+    assert all("page=" in u for u in got.pages) and len(set(got.pages)) == 4
