@@ -171,15 +171,28 @@ def _with_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
     return yaml.SafeLoader(" ").construct_object(node) if node.tag != "tag:yaml.org,2002:str" else node.value
 
 
-def load_config(path: str | Path) -> PipelineConfig:
-    """Parse and check `sources.yml`; every problem names the file, the line and the key."""
-    from pipelines.sources import FORMATS  # the registry of built-in formats
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed YAML file that remembers the line of every key, for `file:line: key: message` errors."""
 
+    path: Path
+    data: Any
+    lines: dict[tuple, int]
+
+    def error(self, key_path: tuple, message: str) -> ConfigError:
+        """A ConfigError at the line of `key_path` (or of its nearest parent)."""
+        line = self.lines.get(key_path) or self.lines.get(key_path[:-1]) or 1
+        dotted = ".".join(str(k) for k in key_path) or "(top level)"
+        return ConfigError(f"{self.path}:{line}: {dotted}: {message}")
+
+
+def read_yaml(path: str | Path, hint: str = "set CX_CONFIG or pass --config") -> YamlDoc:
+    """Read a YAML config file; a missing, unreadable or malformed file is a ConfigError naming it."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (set CX_CONFIG or pass --config)") from None
+        raise ConfigError(f"{path}: config file not found ({hint})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
@@ -191,11 +204,15 @@ def load_config(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{path}{where}: malformed YAML: {problem}") from None
     lines: dict[tuple, int] = {}
     data = _with_lines(node, (), lines) if node is not None else None
+    return YamlDoc(path, data, lines)
 
-    def fail(key_path: tuple, message: str) -> ConfigError:
-        line = lines.get(key_path) or lines.get(key_path[:-1]) or 1
-        dotted = ".".join(str(k) for k in key_path) or "(top level)"
-        return ConfigError(f"{path}:{line}: {dotted}: {message}")
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Parse and check `sources.yml`; every problem names the file, the line and the key."""
+    from pipelines.sources import FORMATS  # the registry of built-in formats
+
+    doc = read_yaml(path)
+    path, data, fail = doc.path, doc.data, doc.error
 
     if not isinstance(data, dict):
         raise fail((), "expected a mapping with 'timezone' and 'sources'")

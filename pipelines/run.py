@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import RunError, SourceError
-from pipelines.kpis.stats import compute_metrics
+from pipelines.kpis.daily import update_kpis
 from pipelines.sources import get_parser
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
@@ -36,7 +36,6 @@ from pipelines.warehouse.db import (
 )
 
 MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
-KPI_WINDOW = 28
 Progress = Callable[[str], None]
 
 
@@ -306,27 +305,12 @@ class Pipeline:
             for name in MART_FILES:
                 if dirty:
                     run_sql_file(conn, f"marts/{name}")
-            latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
-            horizon = max(day, latest or day)
-            kpi_dates = sorted({day} | {
-                d + timedelta(days=i) for d in dirty for i in range(KPI_WINDOW)
-                if d + timedelta(days=i) <= horizon
-            })
-            dates = pd.DataFrame({"kpi_date": pd.Series(kpi_dates, dtype="object")})
-            params = {"min_date": kpi_dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": kpi_dates[-1]}
-            with frame_as_table(conn, dates, "tmp_kpi_dates"):
-                stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
-                medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn,
-                                            params=params)
-            rows = compute_metrics(stats, medians)
-            conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
-                         {"dates": kpi_dates})
-            insert_frame(conn, rows, "marts.kpi_daily")
+            kpi_rows = update_kpis(conn, day, dirty)
             # only the dates read above: a load committing meanwhile keeps its own dirty dates
             if dirty:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
-        return len(rows)
+        return kpi_rows
 
     def _sync_dim_source(self, conn: sa.Connection) -> None:
         conn.execute(sa.text("delete from marts.dim_source"))
