@@ -263,3 +263,36 @@ def test_pages_are_parsed_in_chunks_and_rows_keep_their_page(server, monkeypatch
     assert list(frame["_line"]) == [1, 2, 1, 2, 1, 2, 1]
     assert list(frame["_file"]) == [got.pages[i // 2] for i in range(N)]
     assert all("page=" in u for u in got.pages) and len(set(got.pages)) == 4
+
+
+@pytest.mark.parametrize(
+    ("fmt", "item", "expected"),
+    [
+        ("trustpilot_json", {"createdAt": "2026-03-01T10:00:00Z", "updatedAt": "2026-03-09T08:00:00.000Z"},
+         datetime(2026, 3, 9, 8, tzinfo=UTC)),  # edited later: the edit counts
+        ("x_jsonl", {"created_at": "2026-03-10T12:00:00.000Z"}, datetime(2026, 3, 10, 12, tzinfo=UTC)),
+        ("reddit_jsonl", {"kind": "t1", "data": {"created_utc": 1773144000.0}},
+         datetime(2026, 3, 10, 12, tzinfo=UTC)),  # 1773144000 = 2026-03-10T12:00:00Z
+        ("typeform_json", {"submitted_at": "2026-03-10T12:00:00Z"}, datetime(2026, 3, 10, 12, tzinfo=UTC)),
+        ("yelp_json", {"time_created": "2026-03-01 04:00:00"}, datetime(2026, 3, 1, 12, tzinfo=UTC)),  # PST = UTC-8
+        ("yelp_json", {"time_created": "2026-03-10 04:00:00"}, datetime(2026, 3, 10, 11, tzinfo=UTC)),  # PDT = UTC-7
+        ("google_business_json", {"updateTime": "2026-03-10T12:00:00.123456Z"},
+         datetime(2026, 3, 10, 12, 0, 0, 123456, tzinfo=UTC)),
+        ("app_store_json", {"attributes": {"createdDate": "2026-03-10T04:00:00-08:00"}},
+         datetime(2026, 3, 10, 12, tzinfo=UTC)),
+        ("x_jsonl", {"created_at": "yesterday"}, None),
+    ],
+)
+def test_each_vendor_item_time_reads_its_own_timestamp(fmt, item, expected):
+    assert PAGING[fmt].item_time(item) == expected
+
+
+def test_pages_combine_into_one_body_of_the_vendor_shape():
+    first = {"data": [{"id": "a1"}], "included": [{"id": "r1"}], "links": {"next": "x"}}
+    second = {"data": [{"id": "a2"}], "links": {}}
+    merged = PAGING["app_store_json"].combine([first, second])
+    assert merged["data"] == [{"id": "a1"}, {"id": "a2"}] and merged["included"] == [{"id": "r1"}]
+    assert first["data"] == [{"id": "a1"}]  # the pages themselves are untouched
+    reddit = PAGING["reddit_jsonl"].combine([{"kind": "Listing", "data": {"children": [1], "after": "t1_a"}},
+                                            {"kind": "Listing", "data": {"children": [2], "after": None}}])
+    assert reddit == {"kind": "Listing", "data": {"children": [1, 2], "after": "t1_a"}}
