@@ -135,6 +135,19 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """`quality:` in sources.yml: the thresholds of the data-quality checks (README, "Data quality")."""
+
+    future_tolerance_minutes: float = 60.0  # an item may be this much later than the business day's end
+    volume_history_days: int = 28  # the trailing window whose median daily rows_in is the reference
+    volume_min_history_days: int = 7  # fewer days of history: no volume check
+    volume_floor_rows: int = 100  # below this median, a day without rows is not alarming
+    volume_drop_ratio: float = 0.5  # warn below median × ratio
+    volume_spike_ratio: float = 3.0  # warn above median × ratio
+    max_staleness_hours: float = 48.0  # warn when the newest item is older than this at the day's end
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """The whole of `sources.yml`."""
 
@@ -143,6 +156,7 @@ class PipelineConfig:
     brand: str
     competitors: tuple[str, ...]
     sources: tuple[SourceConfig, ...]
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def select(self, names: list[str] | None) -> tuple[SourceConfig, ...]:
         """The sources named (all when none are), or a ConfigError naming an unknown one."""
@@ -229,6 +243,16 @@ def load_config(path: str | Path) -> PipelineConfig:
     if not isinstance(raw_sources, list) or not raw_sources:
         raise fail(("sources",), "expected a non-empty list of sources")
 
+    quality = data.get("quality") or {}
+    if not isinstance(quality, dict):
+        raise fail(("quality",), "expected a mapping of threshold: number")
+    defaults = QualityConfig()
+    for key, value in quality.items():
+        if not hasattr(defaults, key):
+            raise fail(("quality", key), f"unknown key {key!r}; known: {', '.join(vars(defaults))}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise fail(("quality", key), f"expected a number >= 0, got {value!r}")
+
     sources: list[SourceConfig] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw_sources):
@@ -285,6 +309,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         brand=str(data.get("brand", "")),
         competitors=tuple(str(c) for c in competitors),
         sources=tuple(sources),
+        quality=QualityConfig(**{k: type(getattr(defaults, k))(v) for k, v in quality.items()}),
     )
 
 

@@ -8,6 +8,7 @@ insert, inside the caller's transaction, so a rerun writes identical rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -92,10 +93,19 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
     return dirty
 
 
+@dataclass(frozen=True)
+class KpiUpdate:
+    """What one KPI stage rewrote: kpi_daily rows, the feedback dates re-tagged, the kpi dates."""
+
+    rows: int
+    feedback_dates: list[date]
+    kpi_dates: list[date]
+
+
 def update_kpis(
     conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy | None = None
-) -> int:
-    """Themes, then `marts.kpi_daily` for the kpi dates the changed dates reach; returns its rows written."""
+) -> KpiUpdate:
+    """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach."""
     taxonomy = taxonomy or load_taxonomy(DEFAULT_TAXONOMY)
     dirty = update_themes(conn, taxonomy, dirty)
     dates = kpi_dates(conn, day, dirty)
@@ -103,7 +113,7 @@ def update_kpis(
     rows = compute_metrics(*read_inputs(conn, dates))
     replace_rows(conn, "marts.kpi_daily", "kpi_date", dates, rows)
     update_analytics(conn, taxonomy, dates, trend_dates)
-    return len(rows)
+    return KpiUpdate(len(rows), dirty, dates)
 
 
 def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date]) -> None:

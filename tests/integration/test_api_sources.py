@@ -177,7 +177,7 @@ def test_the_next_day_starts_at_the_cursor_less_the_overlap_and_rerunning_duplic
 
 
 def test_a_failing_load_leaves_no_rows_and_does_not_move_the_cursor(api, monkeypatch):
-    merge = Pipeline._merge
+    merge = Pipeline.merge_staging
 
     def broken(conn, family, staged):
         if family == "review":
@@ -185,7 +185,7 @@ def test_a_failing_load_leaves_no_rows_and_does_not_move_the_cursor(api, monkeyp
             raise SourceError("disk full")  # ...and the load then fails
         return merge(conn, family, staged)
 
-    monkeypatch.setattr(Pipeline, "_merge", staticmethod(broken))
+    monkeypatch.setattr(Pipeline, "merge_staging", staticmethod(broken))
     summary = api.run_day(D, deliver=False)
     assert [(s.source, s.message) for s in summary.failed] == [("trustpilot_api", "disk full")]
     e = api.engine
