@@ -38,6 +38,7 @@ test: install chromium
 
 bench: install
 	$(BIN)/python benchmarks/themes_speed.py
+	$(BIN)/python benchmarks/api_pull.py
 
 lint: install
 	$(BIN)/ruff check .

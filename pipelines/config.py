@@ -32,6 +32,7 @@ DEFAULT_OVERLAP = timedelta(days=2)
 DEFAULT_BUDGET_SECONDS = 300.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
 API_KEYS = ("params", "page_size", "budget_seconds", "timeout_seconds", "incremental")
+SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "client_secret", "password", "secret"}
 AUTH_KEYS = {"bearer": ("token_env",), "basic": ("username_env", "password_env"), "api_key": ("token_env", "header")}
 
 # Canonical roles per family (CONTRACT.md): what a `fields` map may fill.
@@ -331,6 +332,9 @@ def _api_keys(entry: dict[str, Any], here: tuple, fail: Callable[[tuple, str], C
     for key, value in params.items():
         if not isinstance(value, str | int | float | bool):
             raise fail((*here, "params", key), "expected a text or number value")
+        if str(key).lower().replace("-", "_") in SECRET_PARAMS:
+            raise fail((*here, "params", key), "looks like a credential: query parameters are logged and kept "
+                                               "with each page's URL; name an environment variable in 'auth'")
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(str(url)) if f is not None]
     except ValueError as exc:
