@@ -22,6 +22,7 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 FAMILIES = ("review", "mention", "survey")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_SENTIMENT_MODEL = "cx_vader"  # VADER with the CX lexicon and rules in config/ (KPIS.md)
 
 # Canonical roles per family (CONTRACT.md): what a `fields` map may fill.
 ROLES: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,7 @@ class Settings:
     landing_dir: Path
     smtp_url: str | None
     pii_key: bytes
+    sentiment_model: str | None = None  # CX_SENTIMENT_MODEL: overrides sources.yml `sentiment.model`
 
     @property
     def outbox_dir(self) -> Path:
@@ -75,7 +77,17 @@ class Settings:
             landing_dir=landing,
             smtp_url=env.get("CX_SMTP_URL") or None,
             pii_key=key.encode() if key else _install_key(home),
+            sentiment_model=_sentiment_model(env.get("CX_SENTIMENT_MODEL") or None, "CX_SENTIMENT_MODEL"),
         )
+
+
+def _sentiment_model(name: str | None, where: str) -> str | None:
+    """A known sentiment model name (or None), or a ConfigError that says where the bad name came from."""
+    from pipelines.enrich.sentiment import MODELS  # the registry of models
+
+    if name is not None and name not in MODELS:
+        raise ConfigError(f"{where}: unknown sentiment model {name!r}; known: {', '.join(sorted(MODELS))}")
+    return name
 
 
 def _install_key(home: Path) -> bytes:
@@ -121,6 +133,7 @@ class PipelineConfig:
     brand: str
     competitors: tuple[str, ...]
     sources: tuple[SourceConfig, ...]
+    sentiment_model: str = DEFAULT_SENTIMENT_MODEL
 
     def select(self, names: list[str] | None) -> tuple[SourceConfig, ...]:
         """The sources named (all when none are), or a ConfigError naming an unknown one."""
@@ -186,6 +199,14 @@ def load_config(path: str | Path) -> PipelineConfig:
     competitors = data.get("competitors") or []
     if not isinstance(competitors, list):
         raise fail(("competitors",), "expected a list of names")
+    sentiment = data.get("sentiment") or {}
+    if not isinstance(sentiment, dict):
+        raise fail(("sentiment",), "expected a mapping such as {model: cx_vader}")
+    for key in sentiment:
+        if key != "model":
+            raise fail(("sentiment", key), f"unknown key {key!r}")
+    model = str(sentiment.get("model") or DEFAULT_SENTIMENT_MODEL)
+    _sentiment_model(model, f"{path}:{lines.get(('sentiment', 'model'), 1)}: sentiment.model")
     raw_sources = data.get("sources")
     if not isinstance(raw_sources, list) or not raw_sources:
         raise fail(("sources",), "expected a non-empty list of sources")
@@ -242,6 +263,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         brand=str(data.get("brand", "")),
         competitors=tuple(str(c) for c in competitors),
         sources=tuple(sources),
+        sentiment_model=model,
     )
 
 
