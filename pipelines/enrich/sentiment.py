@@ -44,6 +44,7 @@ ENQUIRY = re.compile(
     r"^\s*(?:can|could|do|does|is|are|will|what|what's|whats|when|where|how|which|should|may)\b[^.!?\n]*\?\s*$",
     re.IGNORECASE,
 )
+_WORD = re.compile(r"[\w'-]+")  # how rule triggers and phrase first words are found in a text
 MARKER = "cx_"  # prefix of the tokens phrases and rules are replaced by
 
 
@@ -59,26 +60,30 @@ class SentimentModel(Protocol):
 
 
 class VaderModel:
-    """VADER, optionally with a domain lexicon and phrasing rules applied before scoring."""
+    """VADER, optionally with a domain lexicon and phrasing rules applied before scoring.
+
+    Each rule runs only on texts that contain one of its triggers and each phrase only on texts
+    that contain it, so a text pays for the few patterns that can match it. Rules apply in file
+    order, then phrases longest first; a span already replaced by a marker is not matched again.
+    """
 
     def __init__(self, name: str, lexicon_path: Path | None = None, rules_path: Path | None = None) -> None:
         self.name = name
         self._vader = FastVader()
-        self._rewrite: Callable[[str], str] | None = None
+        self._rules: list[tuple[str, re.Pattern[str], frozenset[str]]] = []  # (marker, regex, trigger words)
+        self._phrases: dict[str, tuple[str, re.Pattern[str]]] = {}  # phrase (lower, single-spaced) -> marker
         sources = [name, CODE_VERSION, package_version("vaderSentiment")]
-        tokens: dict[str, str] = {}  # phrase (lower, single-spaced) -> marker token
-        alternatives: list[str] = []
         if rules_path is not None:
             text = rules_path.read_text(encoding="utf-8")
             sources.append(text)
-            for lineno, (rule, valence, pattern) in _rows(rules_path, text, 3):
-                token = f"cx_{rule}"
+            for lineno, (rule, valence, triggers, pattern) in _rows(rules_path, text, 4):
+                token = f"{MARKER}{rule}"
                 try:
-                    re.compile(pattern)
+                    regex = re.compile(pattern, re.IGNORECASE)
                 except re.error as exc:
                     raise ValueError(f"{rules_path}:{lineno}: {rule}: bad pattern: {exc}") from None
                 self._vader.lexicon[token] = _valence(rules_path, lineno, valence)
-                alternatives.append(f"(?P<{token}>{pattern})")
+                self._rules.append((token, regex, frozenset(t for t in triggers.lower().split("|") if t)))
         if lexicon_path is not None:
             text = lexicon_path.read_text(encoding="utf-8")
             sources.append(text)
@@ -91,33 +96,49 @@ class VaderModel:
                     else:
                         self._vader.lexicon[words[0]] = score
                     continue
-                token = "cx_" + "_".join(re.sub(r"\W", "", w) for w in words)
-                tokens[" ".join(words)] = token
+                token = MARKER + "_".join(re.sub(r"\W", "", w) for w in words)
+                regex = re.compile(r"\b" + r"\s+".join(map(re.escape, words)) + r"\b", re.IGNORECASE)
+                self._phrases[" ".join(words)] = (token, regex)
                 self._vader.lexicon[token] = score
-            if tokens:
-                ordered = sorted(tokens, key=len, reverse=True)
-                alternatives.append(
-                    r"(?P<phrase>\b(?:" + "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered) + r")\b)"
-                )
         self.version = hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
-        if alternatives:
-            pattern = re.compile("|".join(alternatives), re.IGNORECASE)
-
-            def marker(m: re.Match[str]) -> str:
-                group = m.lastgroup
-                token = tokens[" ".join(m.group(0).lower().split())] if group == "phrase" else group
-                return f" {token} "
-
-            self._rewrite = lambda text: pattern.sub(marker, text.replace("’", "'"))
+        ordered = sorted(self._phrases, key=len, reverse=True)  # longest first, then file order
+        self._rank = {phrase: i for i, phrase in enumerate(ordered)}
+        self._by_first: dict[str, list[str]] = {}  # first word -> its phrases
+        for phrase in ordered:
+            self._by_first.setdefault(phrase.split()[0], []).append(phrase)
+        self._firsts = frozenset(self._by_first)
+        self._rules_by_trigger: dict[str, list[int]] = {}
+        for i, (_, _, triggers) in enumerate(self._rules):
+            for word in triggers:
+                self._rules_by_trigger.setdefault(word, []).append(i)
+        self._triggers = frozenset(self._rules_by_trigger)
 
     def rewrite(self, text: str) -> str:
-        """The text as VADER sees it: phrases and rule matches replaced by marker tokens."""
-        return self._rewrite(text) if self._rewrite else text
+        """The text as VADER sees it: rule matches and phrases replaced by marker tokens."""
+        if not self._rules and not self._phrases:
+            return text
+        text = text.replace("’", "'")
+        lower = text.lower()
+        words = set(_WORD.findall(lower))
+        hits = words & self._triggers
+        if hits:
+            for i in sorted(set().union(*(self._rules_by_trigger[w] for w in hits))):  # in file order
+                token, regex, _ = self._rules[i]
+                text = regex.sub(f" {token} ", text)
+        firsts = words & self._firsts
+        if firsts:
+            key = " ".join(lower.split())
+            present = [p for first in firsts for p in self._by_first[first] if p in key]
+            for phrase in sorted(present, key=self._rank.__getitem__):  # not set order: it varies by process
+                token, regex = self._phrases[phrase]
+                text = regex.sub(f" {token} ", text)
+        return text
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
-        compound, rewrite = self._vader.compound, self._rewrite
-        if rewrite is None:
+        compound = self._vader.compound
+        if not self._rules and not self._phrases:
             return np.fromiter((compound(t) for t in texts), float, len(texts))
+        rewrite = self.rewrite
         return np.fromiter((self._domain_score(compound, rewrite(t), t) for t in texts), float, len(texts))
 
     @staticmethod

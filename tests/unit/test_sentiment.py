@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,8 +13,10 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from benchmarks.sentiment_eval import cs_f1, load_cs
+from benchmarks.sentiment_speed import sample_texts
 from pipelines.config import Settings, load_config
 from pipelines.enrich.sentiment import (
+    _WORD,
     LEXICON_PATH,
     RULES_PATH,
     VaderModel,
@@ -24,7 +28,6 @@ from pipelines.enrich.sentiment import (
 )
 from pipelines.enrich.vader import FastVader
 from pipelines.errors import ConfigError
-from pipelines.sample import verbatims as v
 
 GOOD = """\
 timezone: UTC
@@ -36,24 +39,6 @@ sources:
     format: trustpilot_json
     path: "{{landing}}/*.json"
 """
-
-
-def sample_texts(n: int, seed: int = 7) -> list[str]:
-    """Verbatims from the sample generator: reviews, survey comments and posts with emoji."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        tone = rng.choice(v.TONES)
-        topic = v.topic_for(rng, tone)
-        slots = v.Slots(rng, brand="Acme", competitor="Globex", product="Home Broadband", service="broadband",
-                        device="router", location="Leeds", h="@Acme")
-        if i % 3 == 0:
-            out.append(" ".join(v.review_text(rng, tone, topic, slots)))
-        elif i % 3 == 1:
-            out.append(v.survey_comment(rng, tone, topic, slots))
-        else:
-            out.append(v.post_text(rng, tone, slots))
-    return out
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -120,9 +105,27 @@ def test_fast_vader_gives_stock_vader_scores():
     ],
 )
 def test_customer_service_rules_turn_complaints_negative(text, marker):
+    """Each rule fires on its phrasing and makes the text negative (VADER alone misses most)."""
     model = get_model("cx_vader")
     assert marker in model.rewrite(text)
     assert model.score([text])[0] <= -0.05
+
+
+def test_rule_triggers_cover_every_match():
+    """A rule runs only on texts holding one of its trigger words: no text it matches may lack one."""
+    model = get_model("cx_vader")
+    texts = sample_texts(3000, seed=5) + load_cs()["text"].tolist() + [
+        "I waited 2 hrs", "They said it would be fixed, but it wasn't.", "My 4th email. Again!", "Nobody rang back.",
+        "No-one has answered.", "Still not fixed.", "no wifi, no tv", "Great, another outage", "Thanks a lot.",
+    ]
+    fired = set()
+    for text in texts:
+        words = set(_WORD.findall(text.lower()))
+        for token, regex, triggers in model._rules:
+            if regex.search(text):
+                fired.add(token)
+                assert triggers & words, f"{token} matches {text!r} but none of its triggers occurs"
+    assert len(fired) >= 15  # the corpus exercises most rules
 
 
 @pytest.mark.parametrize(
@@ -131,6 +134,7 @@ def test_customer_service_rules_turn_complaints_negative(text, marker):
      "Arrived a day early."],
 )
 def test_service_that_worked_is_positive(text):
+    """The positive rules and phrases: fast answers, prices going down, a fuss-free fix."""
     assert get_model("cx_vader").score([text])[0] >= 0.05
 
 
@@ -199,3 +203,20 @@ def test_pooled_and_serial_scores_are_identical():
     pooled = score_texts(model, texts, pool_threshold=1)
     assert _pool.cache_info().currsize == 1  # the pool really ran
     assert np.array_equal(pooled, model.score(texts))
+
+
+def test_scores_do_not_depend_on_the_process_hash_seed(tmp_path):
+    """Cached scores are shared across processes, so set iteration order must never reach a score."""
+    script = (
+        "import sys; from benchmarks.sentiment_speed import sample_texts; "
+        "from benchmarks.sentiment_eval import load_cs; from pipelines.enrich.sentiment import get_model; "
+        "texts = sample_texts(1500, seed=13) + load_cs()['text'].tolist(); "
+        "sys.stdout.write(','.join(map(repr, get_model('cx_vader').score(texts).tolist())))"
+    )
+    root = Path(__file__).parents[2]
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
