@@ -105,7 +105,7 @@ def main() -> None:
         engine.dispose()
 
     print(f"sentiment speed on {os.cpu_count()} cores, {args.texts:,} distinct texts per batch "
-          f"(pool above {POOL_THRESHOLD:,}), {engine.dialect.name}")
+          f"(pool above {POOL_THRESHOLD:,}), {engine.dialect.name}; load average {os.getloadavg()[0]:.1f}")
     print(f"  {'stock VADER, serial (reference)':<36}{stock_rate:>12,.0f} texts/s")
     print(f"  {'vader (fast path), serial':<36}{fast_rate:>12,.0f} texts/s  {fast_rate / stock_rate:5.1f}x")
     print(f"  {'cx_vader, serial':<36}{serial_rate:>12,.0f} texts/s  {serial_rate / stock_rate:5.1f}x")

@@ -215,15 +215,14 @@ def score_series(
     `lookup` replaces direct scoring of the distinct texts (the warehouse cache passes itself here).
     """
     model = model or get_model()
-    present = texts.notna() & (texts.astype("string").str.strip().str.len() > 0)
-    out = pd.Series(pd.NA, index=texts.index, dtype="Float64")
-    if not present.any():
-        return out
-    codes, uniques = pd.factorize(texts[present].astype(str), sort=False)
-    distinct = uniques.tolist()
-    scores = lookup(distinct) if lookup is not None else score_texts(model, distinct)
-    out[present.to_numpy()] = scores[codes]
-    return out
+    present = (texts.notna() & (texts.astype("string").str.strip().str.len() > 0)).to_numpy(dtype=bool)
+    values = np.full(len(texts), np.nan)
+    if present.any():
+        codes, uniques = pd.factorize(texts[present].astype(str), sort=False)
+        distinct = uniques.tolist()
+        scores = lookup(distinct) if lookup is not None else score_texts(model, distinct)
+        values[present] = scores[codes]
+    return pd.Series(pd.array(values, dtype="Float64"), index=texts.index)  # NaN becomes null
 
 
 def label(scores: pd.Series) -> pd.Series:

@@ -18,7 +18,7 @@ from pipelines.enrich.sentiment import SentimentModel, score_texts
 from pipelines.warehouse.db import frame_as_table, is_duckdb
 
 _LOOKUP = (
-    "select c.text_hash, c.score from ops.sentiment_cache as c "
+    "select k.i, c.score from ops.sentiment_cache as c "
     "join cx_sentiment_keys as k on k.text_hash = c.text_hash "
     "where c.model = {model} and c.model_version = {version}"
 )
@@ -46,8 +46,7 @@ class WarehouseCache:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         hashes = text_hashes(texts)
-        found = self._lookup(hashes)
-        scores = pd.Series(hashes).map(found).to_numpy(dtype=float, na_value=np.nan, copy=True)
+        scores = self._lookup(hashes)
         missing = np.flatnonzero(np.isnan(scores))
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
@@ -58,18 +57,23 @@ class WarehouseCache:
                                       "model_version": self.model.version, "score": new}))
         return scores
 
-    def _lookup(self, hashes: np.ndarray) -> pd.Series:
-        """Cached scores of these hashes, indexed by hash."""
-        keys = pd.DataFrame({"text_hash": hashes})
+    def _lookup(self, hashes: np.ndarray) -> np.ndarray:
+        """The cached score of each hash, in order; NaN where there is none."""
+        keys = pd.DataFrame({"text_hash": hashes, "i": np.arange(len(hashes), dtype=np.int64)})
         with frame_as_table(self.conn, keys, "cx_sentiment_keys"):
-            if is_duckdb(self.conn):  # DuckDB hands the result over as columns, not row by row
+            if is_duckdb(self.conn):  # DuckDB hands the result over as arrays, not row by row
                 duck = self.conn.connection.driver_connection
-                rows = duck.execute(_LOOKUP.format(model="?", version="?"),
-                                    [self.model.name, self.model.version]).df()
+                found = duck.execute(_LOOKUP.format(model="?", version="?"),
+                                     [self.model.name, self.model.version]).fetchnumpy()
+                positions, values = np.asarray(found["i"]), np.asarray(found["score"], dtype=float)
             else:
-                rows = pd.read_sql_query(sa.text(_LOOKUP.format(model=":model", version=":version")), self.conn,
-                                         params={"model": self.model.name, "version": self.model.version})
-        return pd.Series(rows["score"].to_numpy(dtype=float), index=rows["text_hash"].to_numpy())
+                rows = self.conn.execute(sa.text(_LOOKUP.format(model=":model", version=":version")),
+                                         {"model": self.model.name, "version": self.model.version}).all()
+                positions = np.array([r[0] for r in rows], dtype=np.int64)
+                values = np.array([r[1] for r in rows], dtype=float)
+        scores = np.full(len(hashes), np.nan)
+        scores[positions] = values
+        return scores
 
     def _store(self, new: pd.DataFrame) -> None:
         with frame_as_table(self.conn, new, "cx_sentiment_new"):
