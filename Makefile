@@ -27,6 +27,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+bench: install
+	$(BIN)/python benchmarks/sentiment_eval.py
+	$(BIN)/python benchmarks/sentiment_speed.py
+
 lint: install
 	$(BIN)/ruff check .
 
