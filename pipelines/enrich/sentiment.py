@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import re
+import string
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -44,7 +45,8 @@ ENQUIRY = re.compile(
     r"^\s*(?:can|could|do|does|is|are|will|what|what's|whats|when|where|how|which|should|may)\b[^.!?\n]*\?\s*$",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[\w'-]+")  # how rule triggers and phrase first words are found in a text
+_WORD = re.compile(r"[\w'-]+")  # the words of a text, in which rule triggers and phrase first words are found
+_SEPARATORS = str.maketrans({c: " " for c in string.punctuation if c not in "'-_"})  # the same, for ASCII text
 MARKER = "cx_"  # prefix of the tokens phrases and rules are replaced by
 
 
@@ -119,7 +121,7 @@ class VaderModel:
             return text
         text = text.replace("’", "'")
         lower = text.lower()
-        words = set(_WORD.findall(lower))
+        words = set(lower.translate(_SEPARATORS).split() if lower.isascii() else _WORD.findall(lower))
         hits = words & self._triggers
         if hits:
             for i in sorted(set().union(*(self._rules_by_trigger[w] for w in hits))):  # in file order
@@ -187,7 +189,8 @@ def score_texts(model: SentimentModel, texts: Sequence[str], *, pool_threshold: 
     """Scores for `texts`; large batches are split over a process pool on every core."""
     workers = os.cpu_count() or 1
     registered = model.name in MODELS and get_model(model.name) is model  # workers rebuild it by name
-    if len(texts) < pool_threshold or workers < 2 or not registered:
+    daemon = multiprocessing.current_process().daemon  # a daemon process may not start children
+    if len(texts) < pool_threshold or workers < 2 or not registered or daemon:
         return model.score(texts)
     size = min(POOL_CHUNK, math.ceil(len(texts) / workers))
     chunks = [list(texts[i:i + size]) for i in range(0, len(texts), size)]
