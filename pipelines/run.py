@@ -21,8 +21,10 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.sentiment import SentimentModel, get_model
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import RunError, SourceError
-from pipelines.kpis.stats import compute_metrics
+from pipelines.kpis.daily import update_kpis
 from pipelines.sources import get_parser
+from pipelines.sources.api import pull, window_for
+from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
 from pipelines.warehouse.db import (
     ensure_raw_table,
@@ -36,7 +38,6 @@ from pipelines.warehouse.db import (
 )
 
 MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
-KPI_WINDOW = 28
 Progress = Callable[[str], None]
 
 
@@ -103,6 +104,17 @@ class StatusReport:
     failures: list[str]
 
 
+@dataclass
+class Extract:
+    """What one source delivers for a day: the names its rows carry in `_file` (files or API page
+    URLs; a reload replaces rows of the same names), its canonical batches, and for an incremental
+    API source the cursor to store once the batches are committed."""
+
+    names: list[str]
+    batches: Iterable[pd.DataFrame]
+    cursor_at: datetime | None = None
+
+
 def _expanding(sql: str, name: str) -> sa.TextClause:
     """A statement whose `:name` parameter is bound to a list (`in :name`)."""
     return sa.text(sql).bindparams(sa.bindparam(name, expanding=True))
@@ -139,62 +151,82 @@ class Pipeline:
         return pd.Timestamp(local).tz_convert("UTC")
 
     def load_source(self, day: date, source: SourceConfig, run_id: str) -> SourceResult:
-        """Extract, validate and load one source's files for `day` in a single transaction.
+        """Extract, validate and load one source's files or API pages for `day` in a single transaction.
 
-        A SourceError (unreadable file, missing required column) rolls the source back and is
-        recorded as a failed source; the other sources are unaffected.
+        A SourceError (unreadable file, missing required column, an API pull that failed or ran out
+        of budget) rolls the source back and is recorded as a failed source; the other sources are
+        unaffected. An API source's cursor moves in the same transaction as its rows.
         """
-        files = source.files(self.settings.landing_dir, day)
-        if not files:
+        try:
+            extract = self._extract(day, source)
+        except SourceError as exc:
+            result = SourceResult(source.name, "failed", message=str(exc))
+            self._record_source(day, run_id, result)
+            return result
+        if not extract.names:
             result = SourceResult(source.name, "no_data", message=f"no files match {source.path}")
             self._record_source(day, run_id, result)
             return result
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, files)
+                result = self._load_files(conn, day, source, run_id, extract)
+                if extract.cursor_at is not None:
+                    save_cursor(conn, source.name, extract.cursor_at, run_id)
         except SourceError as exc:
-            result = SourceResult(source.name, "failed", files=len(files), message=str(exc))
+            result = SourceResult(source.name, "failed", files=len(extract.names), message=str(exc))
         self._record_source(day, run_id, result)
         return result
 
+    def _extract(self, day: date, source: SourceConfig) -> Extract:
+        """What `source` delivers for `day`: files parsed lazily, or every API page fetched up front."""
+        tz = self.config.timezone
+        if source.url:
+            with self.engine.connect() as conn:
+                cursor = read_cursor(conn, source.name)
+            day_end = self.day_end_utc(day).to_pydatetime()
+            day_start = self.day_end_utc(day - timedelta(days=1)).to_pydatetime()
+            fetched = pull(source, window_for(source, day_start, day_end, cursor), tz)
+            return Extract(fetched.pages, fetched.batches, fetched.cursor_at)
+        files = source.files(self.settings.landing_dir, day)
+        parse = get_parser(source.format)
+        return Extract([str(p) for p in files], (b for p in files for b in parse(p, source, tz)))
+
     def _load_files(
-        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path]
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract
     ) -> SourceResult:
         from pipelines.validate import validate_batch  # GX is heavy: imported only to load
 
         family, tz = source.family, self.config.timezone
         raw_table = ensure_raw_table(conn, source.name)
-        names = [str(p) for p in files]
+        names = extract.names
         # a reload replaces what an earlier load of the same files left behind
         conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
         conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
                      {"source": source.name, "files": names})
-        result = SourceResult(source.name, "success", files=len(files))
+        result = SourceResult(source.name, "success", files=len(names))
         checks: dict[tuple, dict] = {}
-        parse = get_parser(source.format)
         day_end = self.day_end_utc(day)
-        for path in files:
-            for batch in parse(path, source, tz):
-                validation = validate_batch(batch, family, source.name, day_end)
-                insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
-                insert_frame(conn, self._quarantine_rows(validation.quarantined, source, day, run_id),
-                             "ops.quarantine")
-                staged = to_staging(
-                    validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
-                    load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
-                    sentiment=self.sentiment, conn=conn,
-                )
-                loaded = self._merge(conn, family, staged)
-                result.rows_in += len(batch)
-                result.rows_quarantined += len(validation.quarantined)
-                result.rows_loaded += loaded
-                result.rows_duplicate += (len(validation.good) - len(staged)) + (len(staged) - loaded)
-                for check in validation.results:
-                    key = (check["suite"], check["expectation"], check["column"], check["severity"])
-                    agg = checks.setdefault(key, {"success": True, "unexpected_count": 0, "element_count": 0})
-                    agg["success"] &= bool(check["success"])
-                    agg["unexpected_count"] += int(check.get("unexpected_count") or 0)
-                    agg["element_count"] += int(check.get("element_count") or 0)
+        for batch in extract.batches:
+            validation = validate_batch(batch, family, source.name, day_end)
+            insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
+            insert_frame(conn, self._quarantine_rows(validation.quarantined, source, day, run_id),
+                         "ops.quarantine")
+            staged = to_staging(
+                validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
+                load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
+                sentiment=self.sentiment, conn=conn,
+            )
+            loaded = self._merge(conn, family, staged)
+            result.rows_in += len(batch)
+            result.rows_quarantined += len(validation.quarantined)
+            result.rows_loaded += loaded
+            result.rows_duplicate += (len(validation.good) - len(staged)) + (len(staged) - loaded)
+            for check in validation.results:
+                key = (check["suite"], check["expectation"], check["column"], check["severity"])
+                agg = checks.setdefault(key, {"success": True, "unexpected_count": 0, "element_count": 0})
+                agg["success"] &= bool(check["success"])
+                agg["unexpected_count"] += int(check.get("unexpected_count") or 0)
+                agg["element_count"] += int(check.get("element_count") or 0)
         accounted = result.rows_loaded + result.rows_quarantined + result.rows_duplicate
         if accounted != result.rows_in:
             raise RunError(
@@ -281,27 +313,12 @@ class Pipeline:
             for name in MART_FILES:
                 if dirty:
                     run_sql_file(conn, f"marts/{name}")
-            latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
-            horizon = max(day, latest or day)
-            kpi_dates = sorted({day} | {
-                d + timedelta(days=i) for d in dirty for i in range(KPI_WINDOW)
-                if d + timedelta(days=i) <= horizon
-            })
-            dates = pd.DataFrame({"kpi_date": pd.Series(kpi_dates, dtype="object")})
-            params = {"min_date": kpi_dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": kpi_dates[-1]}
-            with frame_as_table(conn, dates, "tmp_kpi_dates"):
-                stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
-                medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn,
-                                            params=params)
-            rows = compute_metrics(stats, medians)
-            conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
-                         {"dates": kpi_dates})
-            insert_frame(conn, rows, "marts.kpi_daily")
+            kpi_rows = update_kpis(conn, day, dirty)
             # only the dates read above: a load committing meanwhile keeps its own dirty dates
             if dirty:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
-        return len(rows)
+        return kpi_rows
 
     def _sync_dim_source(self, conn: sa.Connection) -> None:
         conn.execute(sa.text("delete from marts.dim_source"))
