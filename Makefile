@@ -39,6 +39,8 @@ test: install chromium
 bench: install
 	$(BIN)/python benchmarks/themes_speed.py
 	$(BIN)/python benchmarks/api_pull.py
+	$(BIN)/python benchmarks/sentiment_eval.py
+	$(BIN)/python benchmarks/sentiment_speed.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from time import perf_counter
 
@@ -17,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
+from pipelines.enrich.sentiment import SentimentModel, get_model
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.kpis.daily import update_kpis
@@ -133,6 +135,11 @@ class Pipeline:
         settings = Settings.from_env(config_path)
         return cls(settings, load_config(settings.config_path))
 
+    @cached_property
+    def sentiment(self) -> SentimentModel:
+        """The sentiment model: CX_SENTIMENT_MODEL, else sources.yml `sentiment.model`."""
+        return get_model(self.settings.sentiment_model or self.config.sentiment_model)
+
     def init_db(self) -> list[int]:
         """Create or migrate the warehouse schemas; returns the migration versions applied."""
         return migrate(self.engine)
@@ -222,6 +229,7 @@ class Pipeline:
             staged = to_staging(
                 validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
                 load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
+                sentiment=self.sentiment, conn=conn,
             )
             loaded, existing = self.merge_staging(conn, family, staged)
             tally.add(len(batch), loaded, len(validation.quarantined),
