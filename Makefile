@@ -27,6 +27,9 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+bench: install
+	$(BIN)/python benchmarks/dag_parse.py
+
 lint: install
 	$(BIN)/ruff check .
 

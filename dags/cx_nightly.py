@@ -95,9 +95,12 @@ def load_source(source: str, cx_run_id: str) -> dict[str, Any]:
     return dataclasses.asdict(result)
 
 
-@task(trigger_rule=TriggerRule.ALL_DONE, outlets=MART_ASSETS)
+@task(trigger_rule=TriggerRule.ALL_DONE, outlets=MART_ASSETS, max_active_tis_per_dag=1)
 def build_marts() -> int:
-    """Rebuild the marts and KPIs for every date the loads touched; returns the kpi_daily rows."""
+    """Rebuild the marts and KPIs for every date the loads touched; returns the kpi_daily rows.
+
+    One at a time across runs (backfills run days in parallel): two rebuilds of a shared date would clash.
+    """
     with pipeline() as cx:
         return cx.build_marts(_day())
 

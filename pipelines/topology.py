@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 CELERY = "CeleryExecutor"
 LOCAL = "LocalExecutor"
@@ -23,6 +22,9 @@ COMPONENTS = {
     LOCAL: ("scheduler", "dag-processor", "api-server"),
     CELERY: ("scheduler", "dag-processor", "api-server", "triggerer", "celery worker"),
 }
+
+# SQLite metadata is shared by several processes: wait for a lock instead of failing after 5 s
+SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 # Connections the DAG's tasks and callbacks may use (CONTRACT.md): warehouse and SMTP
 CONNECTIONS = ("cx_warehouse", "smtp_default")
@@ -63,6 +65,9 @@ class Topology:
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = self.result_backend
         else:
             env["AIRFLOW__CORE__PARALLELISM"] = "1"
+        if self.metadata_url.startswith("sqlite"):
+            for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
+                env[f"AIRFLOW__DATABASE__{key}"] = f"{__name__}.SQLITE_CONNECT_ARGS"
         return env
 
 
@@ -75,8 +80,3 @@ def smtp_connection(host: str, port: int) -> str:
 def secret_names() -> tuple[str, ...]:
     """Secrets every component must share (set from .env in compose, generated per test natively)."""
     return ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "CX_PII_KEY")
-
-
-def host_of(url: str) -> str:
-    """The host part of a URL, for comparing where two topologies point."""
-    return urlsplit(url).hostname or ""

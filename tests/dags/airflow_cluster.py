@@ -20,6 +20,9 @@ from pipelines.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin: `airflow` lives next to python
+# the days the scheduler tests backfill: they straddle the clocks going forward in London (29 March)
+D1, D3 = "2026-03-28", "2026-03-30"
+DAYS = ["2026-03-28", "2026-03-29", "2026-03-30"]
 
 
 def free_port() -> int:
@@ -170,3 +173,28 @@ def _normal(value):
     if value is None or isinstance(value, (int, str)):
         return value
     return str(value)
+
+
+def worker_hostname() -> str:
+    """`core.hostname_callable` of the test components: each Celery worker reports its own name.
+
+    Two workers on one machine otherwise record the same host name on the task instances they ran.
+    """
+    return os.environ.get("CX_TEST_WORKER_NAME") or socket.getfqdn()
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a service is missing — but fail under CI=true, where every service must be there."""
+    if not condition:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
