@@ -65,6 +65,9 @@ class Topology:
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = self.result_backend
         else:
             env["AIRFLOW__CORE__PARALLELISM"] = "1"
+        if self.metadata_url.startswith("postgresql+psycopg://"):
+            # psycopg 3 is async too; Airflow would otherwise look for asyncpg
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = self.metadata_url
         if self.metadata_url.startswith("sqlite"):
             for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
                 env[f"AIRFLOW__DATABASE__{key}"] = f"{__name__}.SQLITE_CONNECT_ARGS"

@@ -37,7 +37,7 @@ def local_backfill(tmp_path_factory) -> dict:
             states.update(cluster.backfill_states("cx_nightly"))
             return len(states) == 3 and all(s in ("success", "failed") for s in states.values())
 
-        cluster.wait_for(finished, "three backfill runs to finish", timeout=240, every=5)
+        cluster.wait_for(finished, "three backfill runs to finish", timeout=600, every=5)
     finally:
         cluster.stop()
     return {"states": states, "warehouse": warehouse, "cluster": cluster}

@@ -309,3 +309,18 @@ def test_backfill_covers_from_date_to_date(airflow_env):
 
     logical = [datetime.fromisoformat(m) for m in re.findall(r"^\| (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00)", out, re.M)]
     assert [business_day(d, d).isoformat() for d in logical] == [f"2026-03-{d}" for d in range(27, 32)]
+
+
+def test_failure_notifier_names_the_task_source_and_error(caplog):
+    from types import SimpleNamespace
+
+    from pipelines.airflow_support import notify_failure
+
+    ti = SimpleNamespace(dag_id="cx_nightly", task_id="load_source", map_index=1, rendered_map_index="x",
+                         try_number=3)
+    context = {"ti": ti, "dag_run": SimpleNamespace(run_id="scheduled__2026-03-11T02:00:00+00:00"),
+               "exception": ValueError("x.jsonl: unreadable")}
+    with caplog.at_level("ERROR", logger="pipelines.airflow_support"):
+        notify_failure(context)
+    assert caplog.messages == ["CX pipeline task failure: cx_nightly.load_source[x] failed in run "
+                               "scheduled__2026-03-11T02:00:00+00:00 (try 3): ValueError: x.jsonl: unreadable"]
