@@ -40,4 +40,4 @@ def local_backfill(tmp_path_factory) -> dict:
         cluster.wait_for(finished, "three backfill runs to finish", timeout=600, every=5)
     finally:
         cluster.stop()
-    return {"states": states, "warehouse": warehouse, "cluster": cluster}
+    return {"states": states, "warehouse": warehouse}
