@@ -23,8 +23,8 @@ run with logical date D process D; a manual run without a logical date processes
 business day D1..D2 (the dates are read as calendar dates). Backfill runs do not email unless the run
 conf says `{"deliver": true}`.
 
-**Failures.** Tasks retry with exponential backoff, except for bad configuration or a source
-that cannot be read, which fail at once. Every failed try is reported by
+**Failures.** Tasks retry with exponential backoff, except for bad configuration, a source that
+cannot be read or a failed critical data check, which fail at once. Every failed try is reported by
 `pipelines.airflow_support.notify_failure`.
 
 **Configuration** comes from the environment, exactly as for the `cx` CLI: `CX_HOME`,
@@ -96,13 +96,13 @@ def load_source(source: str, cx_run_id: str) -> dict[str, Any]:
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE, outlets=MART_ASSETS, max_active_tis_per_dag=1)
-def build_marts() -> int:
+def build_marts(cx_run_id: str) -> int:
     """Rebuild the marts and KPIs for every date the loads touched; returns the kpi_daily rows.
 
     One at a time across runs (backfills run days in parallel): two rebuilds of a shared date would clash.
     """
     with pipeline() as cx:
-        return cx.build_marts(_day())
+        return cx.build_marts(_day(), cx_run_id)
 
 
 @task(execution_timeout=timedelta(minutes=30))
@@ -158,7 +158,7 @@ def cx_nightly() -> None:
     sources = list_sources()
     cx_run_id = start_run()
     loaded = load_source.partial(cx_run_id=cx_run_id).expand(source=sources)
-    chain(loaded, build_marts(), publish(), finish_run(cx_run_id, sources))
+    chain(loaded, build_marts(cx_run_id), publish(), finish_run(cx_run_id, sources))
 
 
 cx_nightly()

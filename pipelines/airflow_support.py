@@ -46,11 +46,12 @@ def business_day(logical_date: datetime | None, data_interval_start: datetime | 
 def pipeline() -> Iterator[Pipeline]:
     """The pipeline configured from the environment, its engine closed when the task ends.
 
-    A configuration error fails the task at once: retrying cannot fix it.
+    A configuration error or a failed data check (RunError: nothing was committed) fails the task
+    at once: retrying cannot fix either.
     """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipelines.errors import ConfigError
+    from pipelines.errors import ConfigError, RunError
     from pipelines.run import Pipeline
 
     try:
@@ -61,6 +62,8 @@ def pipeline() -> Iterator[Pipeline]:
             configured.engine.dispose()
     except ConfigError as exc:
         raise AirflowFailException(f"configuration error: {exc}") from exc
+    except RunError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def failed_tasks(states: Mapping[str, str | None], sources: list[str] | None, own_task_id: str) -> list[str]:
@@ -85,5 +88,16 @@ def failure_summary(context: Mapping[str, Any]) -> str:
 
 
 def notify_failure(context: Mapping[str, Any]) -> None:
-    """`on_failure_callback` of every cx_nightly task: log the failure for the on-call engineer."""
+    """`on_failure_callback` of every cx_nightly task: log the failure, then email the ops address.
+
+    The email is `pipelines.report.alerts.failure_notifier()` (SmtpNotifier over `smtp_default`),
+    built here rather than in the DAG file so that parsing never imports the report stage. An
+    alert that cannot be sent is logged: it must not hide the task's own error.
+    """
     log.error("CX pipeline task failure: %s", failure_summary(context))
+    from pipelines.report.alerts import failure_notifier
+
+    try:
+        failure_notifier()(context)
+    except Exception as exc:  # noqa: BLE001 - any SMTP or connection problem
+        log.warning("failure alert not sent: %s: %s", type(exc).__name__, exc)

@@ -1,4 +1,4 @@
-"""The embedded-topology backfill, shared by the scheduler test and the Celery test (which compares to it)."""
+"""The embedded-topology backfill, shared by the scheduler and Celery tests; the loopback SMTP fixture."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.topology import LOCAL, Topology
 from tests.dags.airflow_cluster import D1, D3, Cluster, free_port
+from tests.integration.test_alerts import smtp_connection  # noqa: F401 - a loopback SMTP server as smtp_default
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ def test_tasks_and_dependencies(dag):
         "list_sources": set(),
         "start_run": set(),
         "load_source": {"list_sources", "start_run"},
-        "build_marts": {"load_source"},
+        "build_marts": {"load_source", "start_run"},
         "publish": {"build_marts"},
         "finish_run": {"list_sources", "start_run", "publish"},
     }
@@ -311,16 +311,40 @@ def test_backfill_covers_from_date_to_date(airflow_env):
     assert [business_day(d, d).isoformat() for d in logical] == [f"2026-03-{d}" for d in range(27, 32)]
 
 
-def test_failure_notifier_names_the_task_source_and_error(caplog):
+def _failed_load_context() -> dict:
     from types import SimpleNamespace
-
-    from pipelines.airflow_support import notify_failure
 
     ti = SimpleNamespace(dag_id="cx_nightly", task_id="load_source", map_index=1, rendered_map_index="x",
                          try_number=3)
-    context = {"ti": ti, "dag_run": SimpleNamespace(run_id="scheduled__2026-03-11T02:00:00+00:00"),
-               "exception": ValueError("x.jsonl: unreadable")}
+    return {"ti": ti, "dag_run": SimpleNamespace(run_id="scheduled__2026-03-11T02:00:00+00:00"),
+            "run_id": "scheduled__2026-03-11T02:00:00+00:00", "exception": ValueError("x.jsonl: unreadable")}
+
+
+def test_failure_notifier_logs_and_emails_the_ops_address(smtp_connection, caplog, monkeypatch):
+    import email
+    import email.policy
+
+    from pipelines.airflow_support import notify_failure
+
+    monkeypatch.setenv("CX_OPS_EMAIL", "ops@example.com")
     with caplog.at_level("ERROR", logger="pipelines.airflow_support"):
-        notify_failure(context)
+        notify_failure(_failed_load_context())
     assert caplog.messages == ["CX pipeline task failure: cx_nightly.load_source[x] failed in run "
                                "scheduled__2026-03-11T02:00:00+00:00 (try 3): ValueError: x.jsonl: unreadable"]
+    (envelope,) = smtp_connection.envelopes
+    assert envelope.rcpt_tos == ["ops@example.com"]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["Subject"] == "[CX Pipeline] cx_nightly.load_source failed (scheduled__2026-03-11T02:00:00+00:00)"
+    assert "x.jsonl: unreadable" in message.get_body(("html",)).get_content()
+
+
+def test_an_alert_that_cannot_be_sent_does_not_raise(caplog, monkeypatch):
+    from pipelines.airflow_support import notify_failure
+
+    # a closed port: the SMTP connection is refused
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": 9, "extra": {"disable_ssl": True, "disable_tls": True,
+                                                                       "timeout": 2, "retry_limit": 0}}))
+    with caplog.at_level("WARNING", logger="pipelines.airflow_support"):
+        notify_failure(_failed_load_context())
+    assert any(m.startswith("failure alert not sent: ") for m in caplog.messages)
