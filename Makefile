@@ -10,7 +10,7 @@ export CX_HOME ?= $(CURDIR)/var
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[airflow,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[airflow,celery,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python benchmarks/api_pull.py
 	$(BIN)/python benchmarks/sentiment_eval.py
 	$(BIN)/python benchmarks/sentiment_speed.py
+	$(BIN)/python benchmarks/dag_parse.py
 
 lint: install
 	$(BIN)/ruff check .
