@@ -28,12 +28,11 @@ from pipelines.warehouse.db import (
     insert_frame,
     make_engine,
     migrate,
-    run_sql_file,
     sql_text,
     statements,
 )
+from pipelines.warehouse.star import build_star, sync_sources
 
-MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
 KPI_WINDOW = 28
 Progress = Callable[[str], None]
 
@@ -268,11 +267,11 @@ class Pipeline:
         number of kpi_daily rows written.
         """
         with self.engine.begin() as conn:
-            self._sync_dim_source(conn)
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
-            for name in MART_FILES:
-                if dirty:
-                    run_sql_file(conn, f"marts/{name}")
+            if dirty:
+                build_star(conn, self.config.sources)
+            else:
+                sync_sources(conn, self.config.sources)
             latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
             horizon = max(day, latest or day)
             kpi_dates = sorted({day} | {
@@ -294,12 +293,6 @@ class Pipeline:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
         return len(rows)
-
-    def _sync_dim_source(self, conn: sa.Connection) -> None:
-        conn.execute(sa.text("delete from marts.dim_source"))
-        insert_frame(conn, pd.DataFrame(
-            [{"source": s.name, "family": s.family, "format": s.format} for s in self.config.sources]
-        ), "marts.dim_source")
 
     # -- report and delivery -----------------------------------------------------------------
 

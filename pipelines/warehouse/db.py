@@ -70,8 +70,13 @@ def table_name(schema: str, name: str) -> str:
 
 
 def migrate(engine: sa.Engine) -> list[int]:
-    """Apply the migrations in sql/migrations not yet recorded; returns the versions applied."""
-    files = sorted((SQL_DIR / "migrations").glob("[0-9][0-9][0-9]_*.sql"))
+    """Apply the migrations in sql/migrations not yet recorded; returns the versions applied.
+
+    `NNN_name.sql` runs on every dialect; `NNN_name.<dialect>.sql` (e.g. `.postgresql.sql`) holds
+    what only that dialect has (roles, grants, indexes) and runs right after it, in the same
+    transaction. All pending versions apply in one transaction: an upgrade fully happens or not.
+    """
+    files = sorted(p for p in (SQL_DIR / "migrations").glob("[0-9][0-9][0-9]_*.sql") if p.stem.count(".") == 0)
     applied: list[int] = []
     with engine.begin() as conn:
         conn.exec_driver_sql("create schema if not exists ops")
@@ -84,8 +89,11 @@ def migrate(engine: sa.Engine) -> list[int]:
             version = int(path.name[:3])
             if version in done:
                 continue
-            for stmt in statements(path.read_text(encoding="utf-8")):
-                conn.exec_driver_sql(stmt)
+            dialect_file = path.with_name(f"{path.stem}.{conn.dialect.name}.sql")
+            for part in (path, dialect_file):
+                if part.exists():
+                    for stmt in statements(part.read_text(encoding="utf-8")):
+                        conn.exec_driver_sql(stmt)
             conn.execute(
                 sa.text("insert into ops.schema_migrations values (:v, :n, :t)"),
                 {"v": version, "n": path.stem, "t": datetime.now(UTC)},
