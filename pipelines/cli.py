@@ -47,11 +47,25 @@ def _progress(title: str) -> Iterator[Callable[[str], None]]:
         yield lambda message: bar.update(task, description=f"{title}: {message}")
 
 
+@contextmanager
+def _writing(pipeline) -> Iterator[None]:
+    """Hold the warehouse-writer lock (pipelines/warehouse/lock.py) for the block; the engine is
+    closed before the lock is released, so the next holder can open a DuckDB file at once."""
+    from pipelines.warehouse.lock import warehouse_lock
+
+    with warehouse_lock(pipeline.engine, pipeline.settings.home):
+        try:
+            yield
+        finally:
+            pipeline.engine.dispose()
+
+
 @db_app.command("init")
 def db_init(config: ConfigOpt = None) -> None:
     """Create or migrate the warehouse schemas (idempotent)."""
     pipeline = _pipeline(config)
-    applied = pipeline.init_db()
+    with _writing(pipeline):
+        applied = pipeline.init_db()
     what = f"applied migrations {', '.join(map(str, applied))}" if applied else "already up to date"
     out.print(f"warehouse {_safe_url(pipeline.settings.warehouse_url)}: {what}")
 
@@ -90,8 +104,8 @@ def run(
     """The nightly pipeline for one business day."""
     d = parse_date(day)
     pipeline = _pipeline(config)
-    pipeline.init_db()
-    with _progress(f"run {d}") as note:
+    with _writing(pipeline), _progress(f"run {d}") as note:
+        pipeline.init_db()
         summary = pipeline.run_day(d, sources=source, deliver=deliver, progress=note)
     for s in summary.sources:
         line = (f"  {s.source}: {s.status}, {s.rows_in:,} in, {s.rows_loaded:,} loaded, "
@@ -115,8 +129,8 @@ def backfill(
     d1, d2 = parse_date(start, "--start"), parse_date(end, "--end")
     _check_range(d1, d2)
     pipeline = _pipeline(config)
-    pipeline.init_db()
-    with _progress(f"backfill {d1}..{d2}") as note:
+    with _writing(pipeline), _progress(f"backfill {d1}..{d2}") as note:
+        pipeline.init_db()
         result = pipeline.backfill(d1, d2, force=force, deliver=deliver, progress=note)
     out.print(f"backfill {d1}..{d2}: {result.days_run} days run, {result.days_skipped} skipped, "
               f"{result.rows_in:,} rows in ({result.rows_per_second:,.0f} rows/s); report {result.report}")
@@ -135,8 +149,9 @@ def report(
     """Render (and optionally deliver) the report for a day from the marts."""
     d = parse_date(day)
     pipeline = _pipeline(config)
-    pipeline.init_db()
-    path, sent = pipeline.publish(d, deliver=send or resend)
+    with _writing(pipeline):
+        pipeline.init_db()
+        path, sent = pipeline.publish(d, deliver=send or resend)
     out.print(f"report {path}" + (f"; {len(sent)} email(s) in {pipeline.settings.outbox_dir / str(d)}" if sent else ""))
 
 

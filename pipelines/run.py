@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import RunError, SourceError
+from pipelines.faults import pause_point
 from pipelines.kpis.stats import compute_metrics
 from pipelines.sources import get_parser
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
@@ -176,6 +177,7 @@ class Pipeline:
                     load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
                 )
                 loaded = self._merge(conn, family, staged)
+                pause_point("load", self.settings.home)  # crash tests stop here, mid-transaction
                 result.rows_in += len(batch)
                 result.rows_quarantined += len(validation.quarantined)
                 result.rows_loaded += loaded
