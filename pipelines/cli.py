@@ -139,6 +139,23 @@ def backfill(
         raise typer.Exit(1)
 
 
+@app.command("purge")
+def purge(
+    before: Annotated[str, typer.Option("--before", help="Delete raw rows of business days before D, YYYY-MM-DD.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Delete raw input rows (the only copy of raw PII) of the business days before a date."""
+    from pipelines.warehouse.purge import purge_raw
+
+    d = parse_date(before, "--before")
+    pipeline = _pipeline(config)
+    with _writing(pipeline):
+        pipeline.init_db()
+        purged = purge_raw(pipeline.engine, pipeline.day_end_utc(d - timedelta(days=1)).to_pydatetime(), d)
+    detail = ", ".join(f"{n:,} {table}" for table, n in purged.items())
+    out.print(f"purged raw rows before {d}: {detail}")
+
+
 @app.command("report")
 def report(
     day: Annotated[str, typer.Option("--date", help="Business day, YYYY-MM-DD.")],

@@ -73,8 +73,8 @@ def write_day(landing: Path, day: date, reviews=(), posts=(), responses=()) -> N
         (folder / "export.csv").write_text(buf.getvalue())
 
 
-@pytest.fixture
-def star(tmp_path, warehouse_url, monkeypatch) -> Pipeline:
+def make_star(tmp_path: Path, warehouse_url: str, monkeypatch) -> Pipeline:
+    """A pipeline on SOURCES with an initialised warehouse and an empty landing zone."""
     config = tmp_path / "sources.yml"
     config.write_text(SOURCES)
     monkeypatch.setenv("CX_HOME", str(tmp_path / "home"))
@@ -83,6 +83,12 @@ def star(tmp_path, warehouse_url, monkeypatch) -> Pipeline:
     monkeypatch.setenv("CX_PII_KEY", "star-key")
     pipeline = Pipeline.from_env(config)
     pipeline.init_db()
+    return pipeline
+
+
+@pytest.fixture
+def star(tmp_path, warehouse_url, monkeypatch) -> Pipeline:
+    pipeline = make_star(tmp_path, warehouse_url, monkeypatch)
     yield pipeline
     pipeline.engine.dispose()
 
