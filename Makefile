@@ -27,6 +27,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# speed targets, each a ratio against a reference measured in the same run (benchmarks/)
+bench: install
+	$(BIN)/python benchmarks/backfill.py
+
 lint: install
 	$(BIN)/ruff check .
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines.config import Settings, parse_date
@@ -45,6 +45,25 @@ def _progress(title: str) -> Iterator[Callable[[str], None]]:
                   console=out, transient=True) as bar:
         task = bar.add_task(title)
         yield lambda message: bar.update(task, description=f"{title}: {message}")
+
+
+@contextmanager
+def _backfill_progress(title: str) -> Iterator[Callable]:
+    """Days done, rows/s and ETA: a Rich bar on a terminal, one plain line per step otherwise."""
+    if not out.is_terminal:
+        yield lambda state: out.print(f"{title}: {state}", highlight=False)
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TextColumn("ETA {task.fields[eta]}"), TimeElapsedColumn(),
+                  console=out, transient=True) as bar:
+        task = bar.add_task(title, total=None, rate="", eta="?")
+
+        def show(state) -> None:
+            eta = "?" if state.eta_seconds is None else f"{state.eta_seconds:,.0f}s"
+            bar.update(task, total=state.days_total, completed=state.days_done, eta=eta,
+                       rate=f"{state.rows_per_second:,.0f} rows/s", description=f"{title}: {state.stage}")
+
+        yield show
 
 
 @contextmanager
@@ -123,15 +142,17 @@ def backfill(
     end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")],
     force: Annotated[bool, typer.Option("--force", help="Also redo days that already succeeded.")] = False,
     deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Email each day's report.")] = False,
+    chunk_days: Annotated[int, typer.Option("--chunk-days", min=1,
+                                            help="Days loaded before each build of the marts.")] = 30,
     config: ConfigOpt = None,
 ) -> None:
     """Days D1..D2, resumable: days that already succeeded are skipped unless --force."""
     d1, d2 = parse_date(start, "--start"), parse_date(end, "--end")
     _check_range(d1, d2)
     pipeline = _pipeline(config)
-    with _writing(pipeline), _progress(f"backfill {d1}..{d2}") as note:
+    with _writing(pipeline), _backfill_progress(f"backfill {d1}..{d2}") as note:
         pipeline.init_db()
-        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, progress=note)
+        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, chunk_days=chunk_days, progress=note)
     out.print(f"backfill {d1}..{d2}: {result.days_run} days run, {result.days_skipped} skipped, "
               f"{result.rows_in:,} rows in ({result.rows_per_second:,.0f} rows/s); report {result.report}")
     if result.failed_days:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from time import perf_counter
 
 import pandas as pd
 import sqlalchemy as sa
@@ -23,6 +22,7 @@ from pipelines.faults import pause_point
 from pipelines.kpis.stats import compute_metrics
 from pipelines.sources import get_parser
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+from pipelines.warehouse.backfill import DEFAULT_CHUNK_DAYS, BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
     frame_as_table,
@@ -348,54 +348,11 @@ class Pipeline:
 
     def backfill(
         self, start: date, end: date, *, force: bool = False, deliver: bool = False,
-        progress: Progress | None = None,
+        chunk_days: int = DEFAULT_CHUNK_DAYS, progress: BackfillCallback | None = None,
     ) -> BackfillResult:
-        """Days start..end: load every day, then rebuild the marts once for all dates touched.
-
-        Resumable: days whose run already succeeded are skipped unless `force`. Loads commit
-        per source and day and leave their dates dirty, so an interrupted backfill loses no work
-        and the next one rebuilds whatever marts are still pending. The cost grows with the rows
-        loaded, not with days × history, because the marts are built once.
-        """
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        done: set[date] = set()
-        if not force:
-            with self.engine.connect() as conn:
-                done = set(conn.execute(sa.text(
-                    "select distinct business_date from ops.runs where status = 'success' "
-                    "and business_date between :start and :end"), {"start": start, "end": end}).scalars())
-        todo = [d for d in days if d not in done]
-        result = BackfillResult(days_skipped=len(days) - len(todo))
-        clock = perf_counter()
-        runs: dict[date, tuple[str, list[SourceResult]]] = {}
-        for i, day in enumerate(todo, 1):
-            run_id = self.start_run(day)
-            try:
-                loaded = self._load_all(day, self.config.sources, run_id, None)
-            except Exception as exc:
-                self.finish_run(run_id, "failed", str(exc))
-                raise
-            self.finish_run(run_id, "loaded")
-            runs[day] = (run_id, loaded)
-            result.rows_in += sum(s.rows_in for s in loaded)
-            elapsed = perf_counter() - clock
-            eta = elapsed / i * (len(todo) - i)
-            _note(progress, f"day {i}/{len(todo)} {day}: {result.rows_in / elapsed:,.0f} rows/s, ETA {eta:,.0f}s")
-        _note(progress, "marts and KPIs")
-        self.build_marts(end)
-        for day, (run_id, loaded) in runs.items():
-            failed = [s for s in loaded if s.status == "failed"]
-            if failed:
-                result.failed_days.append(day)
-            self.finish_run(run_id, "failed" if failed else "success",
-                            "; ".join(f"{s.source}: {s.message}" for s in failed))
-            if deliver:
-                self.publish(day, deliver=True)
-        _note(progress, "report")
-        result.report, _ = self.publish(end, deliver=False)
-        result.days_run = len(todo)
-        result.seconds = perf_counter() - clock
-        return result
+        """Days start..end, resumable, marts built once per chunk (pipelines/warehouse/backfill.py)."""
+        return run_backfill(self, start, end, BackfillResult(), force=force, deliver=deliver,
+                            chunk_days=chunk_days, progress=progress)
 
     def status(self, today: date | None = None) -> StatusReport:
         """Freshness and health per source, for `cx status`."""
