@@ -31,6 +31,15 @@ def sync_sources(conn: sa.Connection, sources: Iterable[SourceConfig]) -> None:
             "on conflict (source) do update set family = excluded.family, format = excluded.format")
 
 
+def add_members(conn: sa.Connection, frame: str) -> None:
+    """Add the journey stages and touchpoints that `frame` (a table with those columns, e.g.
+    theme hints about to be written into fct_feedback) names to their dimensions."""
+    for column in ("journey_stage", "touchpoint"):
+        conn.exec_driver_sql(
+            f"insert into marts.dim_{column} ({column}) select distinct {column} from {frame} "
+            f"where {column} is not null and {column} not in (select {column} from marts.dim_{column})")
+
+
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig]) -> None:
     """Rebuild the dimensions and facts for the dirty dates, in the caller's transaction."""
     sync_sources(conn, sources)
