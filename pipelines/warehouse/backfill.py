@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from pipelines.faults import pause_point
+
 if TYPE_CHECKING:
     from pipelines.run import BackfillResult, Pipeline, SourceResult
 
@@ -110,6 +112,7 @@ def run_backfill(
             if deliver:
                 pipeline.publish(day, deliver=True)
         note(f"marts {chunk[0]}..{chunk[-1]}")
+        pause_point("backfill-chunk", pipeline.settings.home)  # crash tests stop here, between chunks
     result.report, _ = pipeline.publish(end, deliver=False)
     result.seconds = perf_counter() - clock
     return result
