@@ -36,7 +36,9 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest
 
+# speed targets, each a ratio against a reference measured in the same run (benchmarks/)
 bench: install
+	$(BIN)/python benchmarks/backfill.py
 	$(BIN)/python benchmarks/themes_speed.py
 	$(BIN)/python benchmarks/api_pull.py
 	$(BIN)/python benchmarks/sentiment_eval.py

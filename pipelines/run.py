@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from time import perf_counter
 
 import pandas as pd
 import sqlalchemy as sa
@@ -21,24 +20,25 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.sentiment import SentimentModel, get_model
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
+from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+from pipelines.warehouse.backfill import DEFAULT_CHUNK_DAYS, BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
     frame_as_table,
     insert_frame,
     make_engine,
     migrate,
-    run_sql_file,
     sql_text,
     statements,
 )
+from pipelines.warehouse.star import build_star, sync_sources
 
-MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
 Progress = Callable[[str], None]
 
 
@@ -232,6 +232,7 @@ class Pipeline:
                 sentiment=self.sentiment, conn=conn,
             )
             loaded, existing = self.merge_staging(conn, family, staged)
+            pause_point("load", self.settings.home)  # crash tests stop here, mid-transaction
             tally.add(len(batch), loaded, len(validation.quarantined),
                       duplicates_within(validation.good, ID_COLUMN[family]) + existing)
             check.add(batch, validation)
@@ -300,11 +301,11 @@ class Pipeline:
         from pipelines.validate import validation_rows
 
         with self.engine.begin() as conn:
-            self._sync_dim_source(conn)
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
-            for name in MART_FILES:
-                if dirty:
-                    run_sql_file(conn, f"marts/{name}")
+            if dirty:
+                build_star(conn, self.config.sources)
+            else:
+                sync_sources(conn, self.config.sources)
             update = update_kpis(conn, day, dirty)
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
@@ -314,12 +315,6 @@ class Pipeline:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
         return update.rows
-
-    def _sync_dim_source(self, conn: sa.Connection) -> None:
-        conn.execute(sa.text("delete from marts.dim_source"))
-        insert_frame(conn, pd.DataFrame(
-            [{"source": s.name, "family": s.family, "format": s.format} for s in self.config.sources]
-        ), "marts.dim_source")
 
     # -- report and delivery -----------------------------------------------------------------
 
@@ -373,54 +368,11 @@ class Pipeline:
 
     def backfill(
         self, start: date, end: date, *, force: bool = False, deliver: bool = False,
-        progress: Progress | None = None,
+        chunk_days: int = DEFAULT_CHUNK_DAYS, progress: BackfillCallback | None = None,
     ) -> BackfillResult:
-        """Days start..end: load every day, then rebuild the marts once for all dates touched.
-
-        Resumable: days whose run already succeeded are skipped unless `force`. Loads commit
-        per source and day and leave their dates dirty, so an interrupted backfill loses no work
-        and the next one rebuilds whatever marts are still pending. The cost grows with the rows
-        loaded, not with days × history, because the marts are built once.
-        """
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        done: set[date] = set()
-        if not force:
-            with self.engine.connect() as conn:
-                done = set(conn.execute(sa.text(
-                    "select distinct business_date from ops.runs where status = 'success' "
-                    "and business_date between :start and :end"), {"start": start, "end": end}).scalars())
-        todo = [d for d in days if d not in done]
-        result = BackfillResult(days_skipped=len(days) - len(todo))
-        clock = perf_counter()
-        runs: dict[date, tuple[str, list[SourceResult]]] = {}
-        for i, day in enumerate(todo, 1):
-            run_id = self.start_run(day)
-            try:
-                loaded = self._load_all(day, self.config.sources, run_id, None)
-            except Exception as exc:
-                self.finish_run(run_id, "failed", str(exc))
-                raise
-            self.finish_run(run_id, "loaded")
-            runs[day] = (run_id, loaded)
-            result.rows_in += sum(s.rows_in for s in loaded)
-            elapsed = perf_counter() - clock
-            eta = elapsed / i * (len(todo) - i)
-            _note(progress, f"day {i}/{len(todo)} {day}: {result.rows_in / elapsed:,.0f} rows/s, ETA {eta:,.0f}s")
-        _note(progress, "marts and KPIs")
-        self.build_marts(end)
-        for day, (run_id, loaded) in runs.items():
-            failed = [s for s in loaded if s.status == "failed"]
-            if failed:
-                result.failed_days.append(day)
-            self.finish_run(run_id, "failed" if failed else "success",
-                            "; ".join(f"{s.source}: {s.message}" for s in failed))
-            if deliver:
-                self.publish(day, deliver=True)
-        _note(progress, "report")
-        result.report, _ = self.publish(end, deliver=False)
-        result.days_run = len(todo)
-        result.seconds = perf_counter() - clock
-        return result
+        """Days start..end, resumable, marts built once per chunk (pipelines/warehouse/backfill.py)."""
+        return run_backfill(self, start, end, BackfillResult(), force=force, deliver=deliver,
+                            chunk_days=chunk_days, progress=progress)
 
     def status(self, today: date | None = None) -> StatusReport:
         """Freshness and health per source, for `cx status`."""
