@@ -91,7 +91,8 @@ def _batches(rows: Iterator[Row], path: Path, source: SourceConfig, tz: ZoneInfo
         return
     questions = first[1]
     second = next(rows, None)
-    has_subs = second is not None and not second[1][0].strip()
+    # row 2 is blank under the metadata; a response always has its collector and dates
+    has_subs = second is not None and not any(c.strip() for c in second[1][:4])
     names = _names(questions, second[1] if has_subs and second else [])
     if drift is not None:
         meta = [n.strip() for n in questions[:_first_question(questions, second[1] if has_subs and second else [])]]
