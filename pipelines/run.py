@@ -20,8 +20,8 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import RunError, SourceError
 from pipelines.kpis.stats import compute_metrics
-from pipelines.sources import get_parser
-from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+from pipelines.sources import get_parser, ledger
+from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
 from pipelines.warehouse.db import (
     ensure_raw_table,
     frame_as_table,
@@ -142,32 +142,44 @@ class Pipeline:
             result = SourceResult(source.name, "no_data", message=f"no files match {source.path}")
             self._record_source(day, run_id, result)
             return result
+        drift: dict[Path, list[Drift]] = {}
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, files)
+                result = self._load_files(conn, day, source, run_id, files, drift)
         except SourceError as exc:
             result = SourceResult(source.name, "failed", files=len(files), message=str(exc))
+        if drift:  # logged even when the source failed: the drift is often why
+            with self.engine.begin() as conn:
+                ledger.record_drift(conn, run_id, source.name, day, drift)
         self._record_source(day, run_id, result)
         return result
 
     def _load_files(
-        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path]
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path],
+        drift: dict[Path, list[Drift]],
     ) -> SourceResult:
         from pipelines.validate import validate_batch  # GX is heavy: imported only to load
 
         family, tz = source.family, self.config.timezone
         raw_table = ensure_raw_table(conn, source.name)
-        names = [str(p) for p in files]
-        # a reload replaces what an earlier load of the same files left behind
-        conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
-        conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
-                     {"source": source.name, "files": names})
         result = SourceResult(source.name, "success", files=len(files))
         checks: dict[tuple, dict] = {}
         parse = get_parser(source.format)
         day_end = self.day_end_utc(day)
+        unchanged = []
         for path in files:
-            for batch in parse(path, source, tz):
+            found = ledger.check(conn, source.name, path)
+            if found.action in ("skip", "duplicate"):
+                why = "already loaded" if found.action == "skip" else f"same content as {found.duplicate_of}"
+                unchanged.append(f"{path.name}: {why}")
+                if found.action == "duplicate":
+                    ledger.record(conn, source.name, path, found, 0, run_id)
+                continue
+            if found.action == "reload":  # changed since it was loaded: its new rows replace the old
+                ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[family])
+            rows_before = result.rows_in
+            drift[path] = []
+            for batch in parse(path, source, tz, drift[path]):
                 validation = validate_batch(batch, family, source.name, day_end)
                 insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
                 insert_frame(conn, self._quarantine_rows(validation.quarantined, source, day, run_id),
@@ -187,6 +199,9 @@ class Pipeline:
                     agg["success"] &= bool(check["success"])
                     agg["unexpected_count"] += int(check.get("unexpected_count") or 0)
                     agg["element_count"] += int(check.get("element_count") or 0)
+            ledger.record(conn, source.name, path, found, result.rows_in - rows_before, run_id)
+        if unchanged:
+            result.message = f"{len(unchanged)} file(s) not loaded again: " + "; ".join(unchanged)
         accounted = result.rows_loaded + result.rows_quarantined + result.rows_duplicate
         if accounted != result.rows_in:
             raise RunError(

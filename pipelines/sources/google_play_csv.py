@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from pipelines.config import SourceConfig
-from pipelines.sources.base import BATCH_ROWS, Drift, compare_columns, synthetic_id, to_utc
+from pipelines.sources.base import BATCH_ROWS, TS, Drift, compare_columns, synthetic_id, to_utc
 from pipelines.sources.tabular import Row, find_columns, header_lookup, open_csv, rows_frame
 
 FAMILY = "review"
@@ -89,7 +89,7 @@ def _frame(rows: list[Row], names: list[str], columns: dict[str, int], extra: di
     for role in MILLIS:
         if role in columns and extra[role] is not None:
             millis = to_utc(pd.Series(cell(role), dtype="object").replace("", None), fmt="unix_ms")
-            df[role] = millis.where(millis.notna(), df[role].values)
+            df[role] = millis.where(millis.notna(), df[role]).astype(TS)
     if "review_id" not in source.fields:
         links = df["url"] if "url" in columns else pd.Series([None] * len(df))
         package, device = cell("package"), df["location"]
