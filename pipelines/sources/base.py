@@ -32,6 +32,7 @@ import pandas as pd
 from pipelines.config import ROLES, SourceConfig
 
 BATCH_ROWS = 50_000
+BATCH_BYTES = 4 * 1024 * 1024  # a batch also ends at this much input text: long answers keep memory flat
 TS = "datetime64[us, UTC]"
 STR = "string"
 NUM = "Float64"

@@ -29,7 +29,6 @@ import pandas as pd
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
 from pipelines.sources.base import (
-    BATCH_ROWS,
     ID_COLUMN,
     TEXT_COLUMNS,
     TIME_COLUMN,
@@ -39,7 +38,7 @@ from pipelines.sources.base import (
     synthetic_id,
 )
 from pipelines.sources.records import zone_of
-from pipelines.sources.tabular import Row, find_columns, header_lookup, open_csv, rows_frame
+from pipelines.sources.tabular import Row, batched, find_columns, header_lookup, open_csv, rows_frame
 
 
 def read(path: Path, source: SourceConfig, tz: ZoneInfo, drift: list[Drift] | None = None) -> Iterator[pd.DataFrame]:
@@ -62,14 +61,8 @@ def read(path: Path, source: SourceConfig, tz: ZoneInfo, drift: list[Drift] | No
         if drift is not None and options.get("columns"):
             drift += compare_columns([str(c) for c in options["columns"]], names)
         columns = find_columns(path, header_lookup(names), {}, source.fields, (), len(names))
-        pending: list[Row] = []
-        for row in rows:
-            pending.append(row)
-            if len(pending) == BATCH_ROWS:
-                yield _frame(pending, names, columns, path, source, zone)
-                pending = []
-    if pending:
-        yield _frame(pending, names, columns, path, source, zone)
+        for chunk in batched(rows):
+            yield _frame(chunk, names, columns, path, source, zone)
 
 
 def _frame(rows: list[Row], names: list[str], columns: dict[str, int], path: Path, source: SourceConfig,

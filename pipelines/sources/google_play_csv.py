@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from pipelines.config import SourceConfig
-from pipelines.sources.base import BATCH_ROWS, TS, Drift, compare_columns, synthetic_id, to_utc
-from pipelines.sources.tabular import Row, find_columns, header_lookup, open_csv, rows_frame
+from pipelines.sources.base import TS, Drift, compare_columns, synthetic_id, to_utc
+from pipelines.sources.tabular import Row, batched, find_columns, header_lookup, open_csv, rows_frame
 
 FAMILY = "review"
 EXPECTED_COLUMNS = [
@@ -67,15 +67,8 @@ def read(path: Path, source: SourceConfig, tz: ZoneInfo, drift: list[Drift] | No
         lookup = header_lookup(names)
         columns = find_columns(path, lookup, DEFAULT_FIELDS, source.fields, REQUIRED, len(names))
         extra = {key: lookup.get(column) for key, column in {**MILLIS, "package": "Package Name"}.items()}
-        zone = ZoneInfo("UTC")
-        pending: list[Row] = []
-        for row in rows:
-            pending.append(row)
-            if len(pending) == BATCH_ROWS:
-                yield _frame(pending, names, columns, extra, path, source, zone)
-                pending = []
-    if pending:
-        yield _frame(pending, names, columns, extra, path, source, zone)
+        for chunk in batched(rows):
+            yield _frame(chunk, names, columns, extra, path, source, ZoneInfo("UTC"))
 
 
 def _frame(rows: list[Row], names: list[str], columns: dict[str, int], extra: dict[str, int | None], path: Path,

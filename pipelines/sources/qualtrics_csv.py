@@ -27,6 +27,7 @@ standard metadata columns (question columns are the survey's own and vary by des
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +37,8 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources.base import BATCH_ROWS, Drift, compare_columns
-from pipelines.sources.tabular import Row, find_columns, header_lookup, open_csv, rows_frame
+from pipelines.sources.base import Drift, compare_columns
+from pipelines.sources.tabular import batched, find_columns, header_lookup, open_csv, rows_frame
 
 FAMILY = "survey"
 DEFAULT_FIELDS: dict[str, str] = {
@@ -77,16 +78,9 @@ def read(path: Path, source: SourceConfig, tz: ZoneInfo, drift: list[Drift] | No
         at = columns["submitted_at"]
         declared = import_ids[at] if import_ids and at < len(import_ids) else {}
         zone = _zone(path, source, declared.get("timeZone"), tz)
-        pending: list[Row] = []
-        if third is not None and import_ids is None and any(c.strip() for c in third[1]):
-            pending.append(third)
-        for row in rows:
-            pending.append(row)
-            if len(pending) == BATCH_ROWS:
-                yield rows_frame(pending, names, columns, path, FAMILY, zone, date_format)
-                pending = []
-    if pending:
-        yield rows_frame(pending, names, columns, path, FAMILY, zone, date_format)
+        first_data = [third] if third is not None and import_ids is None and any(c.strip() for c in third[1]) else []
+        for chunk in batched(itertools.chain(first_data, rows)):
+            yield rows_frame(chunk, names, columns, path, FAMILY, zone, date_format)
 
 
 def _is_question(name: str, mapped: set[str]) -> bool:

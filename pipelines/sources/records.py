@@ -25,8 +25,8 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
+from pipelines.sources import base
 from pipelines.sources.base import (
-    BATCH_ROWS,
     ID_COLUMN,
     NUM,
     SCHEMA,
@@ -263,6 +263,7 @@ def record_batches(
     seen: set[str] = set()
     checked, count, with_time = False, 0, 0
     batch: list[dict[str, Any]] = []
+    size = 0
     for number, item in items:
         records = fmt.unwrap(item) if fmt.unwrap is not None and not isinstance(item, BadLine) else None
         for record in [item] if records is None else records:
@@ -281,11 +282,12 @@ def record_batches(
                 count += 1
                 with_time += row.get(time_role) is not None
             batch.append(row)
+            size += len(row["_raw"])
             if not checked and count >= KEY_SAMPLE:
                 checked = _check_sample(origin, fmt, mapping, time_role, count, with_time, seen, drift)
-            if len(batch) >= BATCH_ROWS:
+            if len(batch) >= base.BATCH_ROWS or size >= base.BATCH_BYTES:
                 yield records_frame(batch, origin, family, zone, date_format)
-                batch = []
+                batch, size = [], 0
     if not checked and count:
         _check_sample(origin, fmt, mapping, time_role, count, with_time, seen, drift)
     if batch:

@@ -19,6 +19,7 @@ number, as in Qualtrics.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -29,9 +30,9 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources.base import BATCH_ROWS, Drift, compare_columns
+from pipelines.sources.base import Drift, compare_columns
 from pipelines.sources.records import zone_of
-from pipelines.sources.tabular import Row, find_columns, header_lookup, open_csv, rows_frame
+from pipelines.sources.tabular import Row, batched, find_columns, header_lookup, open_csv, rows_frame
 
 FAMILY = "survey"
 DEFAULT_FIELDS: dict[str, str] = {
@@ -104,18 +105,10 @@ def _batches(rows: Iterator[Row], path: Path, source: SourceConfig, tz: ZoneInfo
     columns = find_columns(path, lookup, DEFAULT_FIELDS, source.fields, REQUIRED_DEFAULTS, len(names))
     zone = zone_of(path, source.options.get("timezone"), tz)
     date_format = source.options.get("date_format", DATE_FORMAT)
-    pending: list[Row] = []
-    if second is not None and not has_subs:
-        pending.append(second)
-    for line, cells in rows:
-        if not any(c.strip() for c in cells):
-            continue
-        pending.append((line, cells))
-        if len(pending) == BATCH_ROWS:
-            yield rows_frame(pending, names, columns, path, FAMILY, zone, date_format)
-            pending = []
-    if pending:
-        yield rows_frame(pending, names, columns, path, FAMILY, zone, date_format)
+    first_data = [second] if second is not None and not has_subs else []
+    data = (row for row in itertools.chain(first_data, rows) if any(c.strip() for c in row[1]))
+    for chunk in batched(data):
+        yield rows_frame(chunk, names, columns, path, FAMILY, zone, date_format)
 
 
 def _first_question(questions: list[str], subs: list[str]) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from pipelines.errors import SourceError
+from pipelines.sources import base
 from pipelines.sources.base import SCHEMA, TS, conform, to_json, to_utc
 from pipelines.sources.records import id_problem
 
@@ -79,6 +80,20 @@ def open_csv(path: Path, options: dict[str, Any], encoding: str = "utf-8-sig") -
         raise SourceError(f"{path}: cannot decode as {encoding}: {exc}") from None
     finally:
         fh.close()
+
+
+def batched(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    """Rows in lists of at most BATCH_ROWS rows and about BATCH_BYTES of text: bounded memory."""
+    pending: list[Row] = []
+    size = 0
+    for row in rows:
+        pending.append(row)
+        size += sum(map(len, row[1]))
+        if len(pending) >= base.BATCH_ROWS or size >= base.BATCH_BYTES:
+            yield pending
+            pending, size = [], 0
+    if pending:
+        yield pending
 
 
 def find_columns(
