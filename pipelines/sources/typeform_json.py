@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.sources.base import Drift
-from pipelines.sources.records import RecordFormat, json_items, json_value, record_batches
+from pipelines.sources.records import Hook, RecordFormat, json_items, json_value, record_batches
 
 BY_TYPE = {"nps": "nps", "csat": "rating", "comment": "long_text"}
 ROLES = ("nps", "csat", "ces", "comment", "journey_stage", "touchpoint", "product", "location")
@@ -43,7 +43,8 @@ def answer_value(answer: dict[str, Any]) -> Any:
     return answer.get(kind) if kind in VALUE_KEYS else next((answer[k] for k in VALUE_KEYS if k in answer), None)
 
 
-def _finish_for(fields: dict[str, str]):
+def _finish_for(fields: dict[str, str]) -> Hook:
+    """The hook that fills survey roles from an item's answers, by `fields` ref / id or by question type."""
     def finish(item: dict[str, Any], row: dict[str, Any]) -> None:
         answers = [a for a in item.get("answers") or [] if isinstance(a, dict)]
         by_key: dict[str, Any] = {}

@@ -447,3 +447,18 @@ def test_a_five_megabyte_text_field_survives(tmp_path):
     path = put(tmp_path, "big.csv", f'id,at,text\n1,2024-01-01 10:00,"{big}"\n')
     df = parse(src("csv", "mention", {"mention_id": "id", "created_at": "at", "text": "text"}), path)
     assert len(df["text"][0]) == len(big.strip())
+
+
+def test_large_json_documents_stream_through_ijson_alike(tmp_path, monkeypatch):
+    from pipelines.sources import records
+
+    monkeypatch.setattr(records, "WHOLE_FILE_LIMIT", 0)  # every file counts as large
+    page = put(tmp_path, "gbp.json", json.dumps(GBP_PAGE))
+    streamed = parse(src("google_business_json", "review"), page)
+    assert values(streamed["review_id"]) == ["AbC", "DeF"] and values(streamed["rating"]) == [4.0, None]
+    nested = put(tmp_path, "n.json", json.dumps({"meta": {}, "data": {"reviews": [{"ref": 1, "when": "2024-01-01"}]}}))
+    df = parse(src("json", "review", {"review_id": "ref", "created_at": "when"}, records="data.reviews"), nested)
+    assert values(df["review_id"]) == ["1"]
+    truncated = put(tmp_path, "cut.json", json.dumps(GBP_PAGE)[:200])
+    with pytest.raises(SourceError, match=r"cut\.json: invalid JSON"):
+        parse(src("google_business_json", "review"), truncated)
