@@ -237,6 +237,11 @@ class Pipeline:
 
     @staticmethod
     def _quarantine_rows(bad: pd.DataFrame, source: SourceConfig, day: date, run_id: str) -> pd.DataFrame:
+        """One quarantine row per (file, line): the bad items of one API page line are kept together."""
+        if bad["_line"].duplicated().any():
+            bad = bad.groupby(["_file", "_line"], sort=False, as_index=False).agg(
+                reason=("reason", lambda r: "; ".join(dict.fromkeys(r))),
+                _raw=("_raw", lambda r: r.iloc[0] if len(r) == 1 else "[" + ",".join(r) + "]"))
         return pd.DataFrame({
             "run_id": run_id,
             "source": source.name,

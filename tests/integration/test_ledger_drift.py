@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from datetime import date
 
@@ -39,7 +41,6 @@ def test_every_file_read_is_in_the_ledger_with_size_and_checksum(tiny):
                                                             ("trustpilot", 4, "loaded"), ("x", 3, "loaded")]
     survey = rows[0]
     assert survey.path == str(export) and survey.size == export.stat().st_size
-    import hashlib
     assert survey.checksum == hashlib.sha256(export.read_bytes()).hexdigest()
     assert survey.run_id.startswith(DAY)
 
@@ -112,3 +113,19 @@ def test_drift_is_logged_and_a_missing_required_column_fails_only_its_source(tin
             "select source, status from ops.source_runs where run_id = :r"), {"r": second.run_id}).all())
         assert statuses["google_play"] == "failed" and statuses["trustpilot"] in ("success", "no_data")
         assert str(broken) not in {r[1] for r in ledger(conn)}  # a failed load leaves no ledger row
+
+
+def test_two_bad_posts_on_one_search_page_line_are_quarantined_together(tiny):
+    page = {"data": [{"id": "1.79E+18", "text": "mangled id", "created_at": f"{DAY}T12:00:00Z"},
+                     {"id": "1790000000000000099", "text": "no time"}],
+            "meta": {"result_count": 2}}
+
+    path = tiny.settings.landing_dir / "x" / DAY / "page.jsonl"
+    path.write_text(json.dumps(page) + "\n", encoding="utf-8")
+    summary = tiny.run_day(D)
+    x = next(s for s in summary.sources if s.source == "x")
+    assert (x.status, x.rows_quarantined) == ("success", 2)  # both counted
+    with tiny.engine.connect() as conn:
+        line, raw = conn.execute(sa.text(
+            "select line, raw_record from ops.quarantine where source = 'x' and file = :f"), {"f": str(path)}).one()
+    assert line == 1 and [p["text"] for p in json.loads(raw)] == ["mangled id", "no time"]
