@@ -55,6 +55,8 @@ def from_records(
     from pipelines.sources.records import record_batches
 
     module = import_module(f"pipelines.sources.{FORMATS[source.format].partition(':')[0]}")
+    if hasattr(module, "parse_records"):  # generic JSON: options such as `scale` apply too
+        return module.parse_records(enumerate(records, start=start), origin, source, tz, drift)
     if hasattr(module, "record_format"):
         fmt = module.record_format(source)
     elif hasattr(module, "FORMAT"):

@@ -57,7 +57,7 @@ def check(conn: sa.Connection, source: str, path: Path) -> FileCheck:
         sa.text("select path from ops.file_ledger where source = :source and checksum = :checksum "
                 "and status = 'loaded' and path <> :path order by path limit 1"),
         {"source": source, "checksum": checksum, "path": str(path)}).scalar_one_or_none()
-    if other is not None:
+    if other is not None and size > 0:  # every empty file has the same checksum: none duplicates another
         return FileCheck("duplicate", size, checksum, duplicate_of=other)
     return FileCheck("load" if same_path is None else "reload", size, checksum)
 

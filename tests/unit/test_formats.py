@@ -462,3 +462,12 @@ def test_large_json_documents_stream_through_ijson_alike(tmp_path, monkeypatch):
     truncated = put(tmp_path, "cut.json", json.dumps(GBP_PAGE)[:200])
     with pytest.raises(SourceError, match=r"cut\.json: invalid JSON"):
         parse(src("google_business_json", "review"), truncated)
+
+
+def test_generic_records_from_an_api_page_get_the_same_options():
+    source = src("json", "review", {"review_id": "id", "rating": "score", "created_at": "at"},
+                 scale={"min": 1, "max": 10})
+    page = [{"id": "a", "score": "10/10", "at": "2024-05-01T10:00:00Z"}, {"id": "b", "score": 1, "at": "2024-05-01"}]
+    df = pd.concat(list(from_records(source, page, LONDON, origin="https://api.example/page/1", start=101)))
+    assert values(df["rating"]) == [5.0, 1.0]  # 1 + (10 - 1) * 4 / 9 = 5; 1 stays 1
+    assert values(df["_line"]) == [101, 102]
