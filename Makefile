@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CX_HOME ?= $(CURDIR)/var
 
-.PHONY: install demo test lint bench clean
+.PHONY: install chromium demo test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,16 @@ demo: install
 	$(BIN)/cx backfill --start $$START --end $$END && \
 	$(BIN)/cx report --date $$END --send
 
-test: install
+# headless Chromium for the browser tests of the report (Debian package); idempotent
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests skip without it)"; \
+	  fi; }
+
+test: install chromium
 	$(BIN)/python -m pytest
 
 lint: install

@@ -22,6 +22,8 @@ app = typer.Typer(help="CX Pipeline: reviews, mentions and surveys into CX KPIs 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Warehouse schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+quarantine_app = typer.Typer(help="Rows that failed a critical expectation: list, show, replay.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -136,8 +138,13 @@ def report(
     d = parse_date(day)
     pipeline = _pipeline(config)
     pipeline.init_db()
-    path, sent = pipeline.publish(d, deliver=send or resend)
-    out.print(f"report {path}" + (f"; {len(sent)} email(s) in {pipeline.settings.outbox_dir / str(d)}" if sent else ""))
+    path, deliveries = pipeline.publish(d, deliver=send or resend, resend=resend)
+    counts: dict[str, int] = {}
+    for delivery in deliveries:
+        counts[delivery.status] = counts.get(delivery.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    where = "via SMTP" if pipeline.settings.smtp_url else f"in {pipeline.settings.outbox_dir / str(d)}"
+    out.print(f"report {path}" + (f"; emails {where}: {summary}" if deliveries else ""))
 
 
 @app.command("status")
@@ -154,6 +161,87 @@ def status(config: ConfigOpt = None) -> None:
     out.print(table)
     for run_row in report.failures:
         out.print(f"[red]failed[/red] {run_row}")
+
+
+@app.command("data-docs")
+def data_docs(
+    day: Annotated[str | None, typer.Option("--date", help="Business day to validate (default: latest).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build Great Expectations Data Docs into $CX_HOME/data_docs: every suite and one day's results."""
+    from pipelines.quality.docs import build_data_docs
+
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    with _progress("data docs"):
+        index = build_data_docs(pipeline, parse_date(day) if day else None)
+    out.print(f"data docs {index}")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="Only this business day, YYYY-MM-DD.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+    config: ConfigOpt = None,
+) -> None:
+    """Quarantined rows, newest business day first: id, source, day, file:line, reason."""
+    from pipelines.quality.quarantine import list_quarantine
+
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    rows, total = list_quarantine(pipeline.engine, source, parse_date(day) if day else None, limit)
+    table = Table("id", "source", "day", "file:line", "reason", title="quarantine")
+    for r in rows:
+        where = f"{r.file}:{r.line}" + (f" #{r.item + 1}" if r.item else "")
+        table.add_row(r.quarantine_id, r.source, str(r.business_date), _printable(where), _printable(r.reason))
+    out.print(table)
+    out.print(f"{total:,} quarantined row(s)" + (f", {len(rows):,} shown" if total > len(rows) else ""))
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    quarantine_id: Annotated[str, typer.Argument(help="The id `cx quarantine list` prints.")],
+    config: ConfigOpt = None,
+) -> None:
+    """One quarantined row in full: where it came from, why, and the raw record."""
+    from pipelines.quality.quarantine import show_quarantine
+
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    row = show_quarantine(pipeline.engine, quarantine_id)
+    for key, value in row._mapping.items():
+        out.print(f"{key}: {_printable(value)}", markup=False, highlight=False)
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="Only this business day, YYYY-MM-DD.")] = None,
+    quarantine_id: Annotated[list[str] | None, typer.Option("--id", help="Only these rows (repeatable).")] = None,
+    marts: Annotated[bool, typer.Option("--marts/--no-marts", help="Rebuild the marts the rows touch.")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Re-parse and re-validate quarantined rows with the current config; rows that pass are loaded."""
+    from pipelines.quality.quarantine import replay
+
+    pipeline = _pipeline(config)
+    pipeline.init_db()
+    d = parse_date(day) if day else None
+    with _progress("replay"):
+        result = replay(pipeline, source, d, quarantine_id)
+        if marts and result.released:
+            pipeline.build_marts(max(result.days))
+    out.print(f"replayed {result.replayed:,}: {result.loaded:,} loaded, {result.duplicate:,} duplicate, "
+              f"{result.still_quarantined:,} still quarantined")
+    for note in result.not_found:
+        err.print(f"[yellow]{_printable(note)}[/yellow]", highlight=False)
+
+
+def _printable(value: object) -> str:
+    """Text safe for a terminal: control characters shown as escapes, never sent raw."""
+    text = str(value)
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else ch.encode("unicode_escape").decode() for ch in text)
 
 
 def _check_range(d1: date, d2: date) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +24,15 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 FAMILIES = ("review", "mention", "survey")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# HTTP API sources (`url:`): defaults of the keys only they take.
+DEFAULT_OVERLAP = timedelta(days=2)
+DEFAULT_BUDGET_SECONDS = 300.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
+API_KEYS = ("params", "page_size", "budget_seconds", "timeout_seconds", "incremental")
+AUTH_KEYS = {"bearer": ("token_env",), "basic": ("username_env", "password_env"), "api_key": ("token_env", "header")}
 
 # Canonical roles per family (CONTRACT.md): what a `fields` map may fill.
 ROLES: dict[str, tuple[str, ...]] = {
@@ -101,6 +112,16 @@ class SourceConfig:
     fields: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     auth: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    page_size: int | None = None
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    overlap: timedelta | None = DEFAULT_OVERLAP  # None: not incremental, every pull reads everything
+
+    @property
+    def placeholders(self) -> list[str]:
+        """The `{name}` fields of `url`, filled from `params` of the same name."""
+        return [f for _, f, _, _ in string.Formatter().parse(self.url or "") if f]
 
     def files(self, landing: Path, day: date) -> list[Path]:
         """The files this source delivers for business day `day`, sorted for a stable order."""
@@ -113,6 +134,19 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """`quality:` in sources.yml: the thresholds of the data-quality checks (README, "Data quality")."""
+
+    future_tolerance_minutes: float = 60.0  # an item may be this much later than the business day's end
+    volume_history_days: int = 28  # the trailing window whose median daily rows_in is the reference
+    volume_min_history_days: int = 7  # fewer days of history: no volume check
+    volume_floor_rows: int = 100  # below this median, a day without rows is not alarming
+    volume_drop_ratio: float = 0.5  # warn below median × ratio
+    volume_spike_ratio: float = 3.0  # warn above median × ratio
+    max_staleness_hours: float = 48.0  # warn when the newest item is older than this at the day's end
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """The whole of `sources.yml`."""
 
@@ -121,6 +155,7 @@ class PipelineConfig:
     brand: str
     competitors: tuple[str, ...]
     sources: tuple[SourceConfig, ...]
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def select(self, names: list[str] | None) -> tuple[SourceConfig, ...]:
         """The sources named (all when none are), or a ConfigError naming an unknown one."""
@@ -150,15 +185,28 @@ def _with_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
     return yaml.SafeLoader(" ").construct_object(node) if node.tag != "tag:yaml.org,2002:str" else node.value
 
 
-def load_config(path: str | Path) -> PipelineConfig:
-    """Parse and check `sources.yml`; every problem names the file, the line and the key."""
-    from pipelines.sources import FORMATS  # the registry of built-in formats
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed YAML file that remembers the line of every key, for `file:line: key: message` errors."""
 
+    path: Path
+    data: Any
+    lines: dict[tuple, int]
+
+    def error(self, key_path: tuple, message: str) -> ConfigError:
+        """A ConfigError at the line of `key_path` (or of its nearest parent)."""
+        line = self.lines.get(key_path) or self.lines.get(key_path[:-1]) or 1
+        dotted = ".".join(str(k) for k in key_path) or "(top level)"
+        return ConfigError(f"{self.path}:{line}: {dotted}: {message}")
+
+
+def read_yaml(path: str | Path, hint: str = "set CX_CONFIG or pass --config") -> YamlDoc:
+    """Read a YAML config file; a missing, unreadable or malformed file is a ConfigError naming it."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (set CX_CONFIG or pass --config)") from None
+        raise ConfigError(f"{path}: config file not found ({hint})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
@@ -170,11 +218,15 @@ def load_config(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{path}{where}: malformed YAML: {problem}") from None
     lines: dict[tuple, int] = {}
     data = _with_lines(node, (), lines) if node is not None else None
+    return YamlDoc(path, data, lines)
 
-    def fail(key_path: tuple, message: str) -> ConfigError:
-        line = lines.get(key_path) or lines.get(key_path[:-1]) or 1
-        dotted = ".".join(str(k) for k in key_path) or "(top level)"
-        return ConfigError(f"{path}:{line}: {dotted}: {message}")
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Parse and check `sources.yml`; every problem names the file, the line and the key."""
+    from pipelines.sources import FORMATS  # the registry of built-in formats
+
+    doc = read_yaml(path)
+    path, data, fail = doc.path, doc.data, doc.error
 
     if not isinstance(data, dict):
         raise fail((), "expected a mapping with 'timezone' and 'sources'")
@@ -190,6 +242,16 @@ def load_config(path: str | Path) -> PipelineConfig:
     if not isinstance(raw_sources, list) or not raw_sources:
         raise fail(("sources",), "expected a non-empty list of sources")
 
+    quality = data.get("quality") or {}
+    if not isinstance(quality, dict):
+        raise fail(("quality",), "expected a mapping of threshold: number")
+    defaults = QualityConfig()
+    for key, value in quality.items():
+        if not hasattr(defaults, key):
+            raise fail(("quality", key), f"unknown key {key!r}; known: {', '.join(vars(defaults))}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise fail(("quality", key), f"expected a number >= 0, got {value!r}")
+
     sources: list[SourceConfig] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw_sources):
@@ -199,7 +261,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         for key in ("name", "family", "format"):
             if not entry.get(key):
                 raise fail(here, f"missing required key '{key}'")
-        unknown_keys = set(entry) - {"name", "family", "format", "path", "url", "fields", "options", "auth"}
+        unknown_keys = set(entry) - {"name", "family", "format", "path", "url", "fields", "options", "auth", *API_KEYS}
         if unknown_keys:
             key = sorted(unknown_keys)[0]
             raise fail((*here, key), f"unknown key {key!r}")
@@ -215,15 +277,18 @@ def load_config(path: str | Path) -> PipelineConfig:
             raise fail((*here, "format"), f"unknown format {fmt!r}; built-in: {', '.join(sorted(FORMATS))}")
         if not entry.get("path") and not entry.get("url"):
             raise fail(here, "needs a 'path' (files) or a 'url' (HTTP API)")
+        if entry.get("path") and entry.get("url"):
+            raise fail((*here, "url"), "a source reads files ('path') or an HTTP API ('url'), not both")
         fields = entry.get("fields") or {}
         if not isinstance(fields, dict):
             raise fail((*here, "fields"), "expected a mapping of role: column")
         for role in fields:
             if role not in ROLES[family]:
                 raise fail((*here, "fields", role), f"unknown {family} role {role!r}")
-        for key in ("options", "auth"):
+        for key in ("options", "auth", "params"):
             if not isinstance(entry.get(key) or {}, dict):
                 raise fail((*here, key), "expected a mapping")
+        api = _api_keys(entry, here, fail)
         sources.append(
             SourceConfig(
                 name=name,
@@ -234,6 +299,7 @@ def load_config(path: str | Path) -> PipelineConfig:
                 fields={str(k): str(v) for k, v in fields.items()},
                 options=dict(entry.get("options") or {}),
                 auth=dict(entry.get("auth") or {}),
+                **api,
             )
         )
     return PipelineConfig(
@@ -242,7 +308,82 @@ def load_config(path: str | Path) -> PipelineConfig:
         brand=str(data.get("brand", "")),
         competitors=tuple(str(c) for c in competitors),
         sources=tuple(sources),
+        quality=QualityConfig(**{k: type(getattr(defaults, k))(v) for k, v in quality.items()}),
     )
+
+
+def _api_keys(entry: dict[str, Any], here: tuple, fail: Callable[[tuple, str], ConfigError]) -> dict[str, Any]:
+    """Check the keys of an HTTP API source (`url`, `auth`, `params`, ...); SourceConfig arguments."""
+    from pipelines.sources.api.paging import PAGING
+
+    url = entry.get("url")
+    if not url:
+        for key in (*API_KEYS, "auth"):
+            if key in entry:
+                raise fail((*here, key), "only an HTTP API source (one with a 'url') takes this key")
+        return {}
+    fmt = str(entry["format"])
+    if fmt not in PAGING:
+        raise fail((*here, "url"), f"format {fmt!r} has no HTTP API paging; API formats: {', '.join(sorted(PAGING))}")
+    if not re.match(r"^https?://[^/\s]+", str(url)):
+        raise fail((*here, "url"), f"{url!r} is not an http:// or https:// URL")
+    params = entry.get("params") or {}
+    for key, value in params.items():
+        if not isinstance(value, str | int | float | bool):
+            raise fail((*here, "params", key), "expected a text or number value")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(str(url)) if f is not None]
+    except ValueError as exc:
+        raise fail((*here, "url"), f"bad placeholder: {exc}") from None
+    for name in fields:
+        if name not in params:
+            raise fail((*here, "url"), f"placeholder {{{name}}} has no value in 'params'")
+    auth = entry.get("auth") or {}
+    if auth:
+        kind = auth.get("type")
+        if kind not in AUTH_KEYS:
+            raise fail((*here, "auth", "type"), f"expected one of {', '.join(AUTH_KEYS)}, got {kind!r}")
+        for key in auth:
+            if key != "type" and key not in AUTH_KEYS[kind]:
+                hint = "; secrets come from the environment: name the variable with *_env" \
+                    if key in ("token", "password", "username", "key") else ""
+                raise fail((*here, "auth", key), f"unknown key for auth type {kind}{hint}")
+        for key in AUTH_KEYS[kind]:
+            if key.endswith("_env"):
+                if not auth.get(key):
+                    raise fail((*here, "auth"), f"auth type {kind} needs '{key}' (an environment variable name)")
+                if not ENV_NAME_RE.match(str(auth[key])):
+                    raise fail((*here, "auth", key), f"{auth[key]!r} is not an environment variable name")
+    out: dict[str, Any] = {"params": {str(k): v for k, v in params.items()}}
+    if "page_size" in entry:
+        size, limit = entry["page_size"], PAGING[fmt].max_page_size
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= limit:
+            raise fail((*here, "page_size"), f"expected a whole number from 1 to {limit} (the {fmt} API's maximum)")
+        out["page_size"] = size
+    for key in ("budget_seconds", "timeout_seconds"):
+        if key in entry:
+            value = entry[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise fail((*here, key), "expected a positive number of seconds")
+            out[key] = float(value)
+    if "incremental" in entry:
+        out["overlap"] = _overlap(entry["incremental"], (*here, "incremental"), fail)
+    return out
+
+
+def _overlap(value: Any, key: tuple, fail: Callable[[tuple, str], ConfigError]) -> timedelta | None:
+    """`incremental: false` (None), `true` (the default overlap) or `{overlap: 2d}` (s, m, h or d)."""
+    if value is False:
+        return None
+    if value is True:
+        return DEFAULT_OVERLAP
+    if not isinstance(value, dict) or set(value) - {"overlap"}:
+        raise fail(key, "expected false, true or a mapping {overlap: DURATION}")
+    raw = value.get("overlap", "2d")
+    match = DURATION_RE.match(str(raw).strip()) if not isinstance(raw, bool) else None
+    if match is None:
+        raise fail((*key, "overlap"), f"{raw!r} is not a duration like 90m, 36h or 2d")
+    return timedelta(**{DURATION_UNITS[match.group(2)]: float(match.group(1))})
 
 
 def parse_date(value: str, option: str = "--date") -> date:

@@ -7,7 +7,7 @@ the new rows touch (one transaction) → report → delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -18,9 +18,11 @@ import sqlalchemy as sa
 
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
-from pipelines.errors import RunError, SourceError
-from pipelines.kpis.stats import compute_metrics
+from pipelines.errors import SourceError
+from pipelines.kpis.daily import update_kpis
 from pipelines.sources import get_parser, ledger
+from pipelines.sources.api import pull, window_for
+from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
 from pipelines.warehouse.db import (
     ensure_raw_table,
@@ -34,7 +36,6 @@ from pipelines.warehouse.db import (
 )
 
 MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
-KPI_WINDOW = 28
 Progress = Callable[[str], None]
 
 
@@ -61,7 +62,7 @@ class RunSummary:
     sources: list[SourceResult] = field(default_factory=list)
     kpi_rows: int = 0
     report: Path | None = None
-    outbox: list[Path] = field(default_factory=list)
+    outbox: list = field(default_factory=list)  # report.Delivery per recipient
 
     @property
     def failed(self) -> list[SourceResult]:
@@ -101,6 +102,18 @@ class StatusReport:
     failures: list[str]
 
 
+@dataclass
+class Extract:
+    """What one source delivers for a day: the names its rows carry in `_file` (files or API page
+    URLs; a reload replaces rows of the same names), its canonical batches, and for an incremental
+    API source the cursor to store once the batches are committed."""
+
+    names: list[str]
+    batches: Iterable[pd.DataFrame]
+    cursor_at: datetime | None = None
+    files: list[Path] = field(default_factory=list)  # landing files: read one by one behind the file ledger
+
+
 def _expanding(sql: str, name: str) -> sa.TextClause:
     """A statement whose `:name` parameter is bound to a list (`in :name`)."""
     return sa.text(sql).bindparams(sa.bindparam(name, expanding=True))
@@ -132,41 +145,68 @@ class Pipeline:
         return pd.Timestamp(local).tz_convert("UTC")
 
     def load_source(self, day: date, source: SourceConfig, run_id: str) -> SourceResult:
-        """Extract, validate and load one source's files for `day` in a single transaction.
+        """Extract, validate and load one source's files or API pages for `day` in a single transaction.
 
-        A SourceError (unreadable file, missing required column) rolls the source back and is
-        recorded as a failed source; the other sources are unaffected.
+        A SourceError (unreadable file, missing required column, a critical table-level check, an
+        API pull that failed or ran out of budget) rolls the source back and is recorded as a failed
+        source; the other sources are unaffected. An API source's cursor moves in the same
+        transaction as its rows.
         """
-        files = source.files(self.settings.landing_dir, day)
-        if not files:
-            result = SourceResult(source.name, "no_data", message=f"no files match {source.path}")
+        from pipelines.quality.day import missing_delivery, trailing_volumes
+
+        try:
+            extract = self._extract(day, source)
+        except SourceError as exc:
+            result = SourceResult(source.name, "failed", message=str(exc))
+            self._record_source(day, run_id, result)
+            return result
+        if not extract.names:
+            with self.engine.connect() as conn:
+                history = trailing_volumes(conn, source.name, day, self.config.quality.volume_history_days)
+            problem = missing_delivery(history, self.config.quality)
+            status = "failed" if problem else "no_data"
+            result = SourceResult(source.name, status, message=f"no files match {source.path}"
+                                  + (f"; {problem}" if problem else ""))
             self._record_source(day, run_id, result)
             return result
         drift: dict[Path, list[Drift]] = {}
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, files, drift)
+                result = self._load_files(conn, day, source, run_id, extract, drift)
+                if extract.cursor_at is not None:
+                    save_cursor(conn, source.name, extract.cursor_at, run_id)
         except SourceError as exc:
-            result = SourceResult(source.name, "failed", files=len(files), message=str(exc))
+            result = SourceResult(source.name, "failed", files=len(extract.names), message=str(exc))
         if drift:  # logged even when the source failed: the drift is often why
             with self.engine.begin() as conn:
                 ledger.record_drift(conn, run_id, source.name, day, drift)
         self._record_source(day, run_id, result)
         return result
 
-    def _load_files(
-        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, files: list[Path],
-        drift: dict[Path, list[Drift]],
-    ) -> SourceResult:
-        from pipelines.validate import validate_batch  # GX is heavy: imported only to load
+    def _extract(self, day: date, source: SourceConfig) -> Extract:
+        """What `source` delivers for `day`: files parsed lazily, or every API page fetched up front."""
+        tz = self.config.timezone
+        if source.url:
+            with self.engine.connect() as conn:
+                cursor = read_cursor(conn, source.name)
+            day_end = self.day_end_utc(day).to_pydatetime()
+            day_start = self.day_end_utc(day - timedelta(days=1)).to_pydatetime()
+            fetched = pull(source, window_for(source, day_start, day_end, cursor), tz)
+            return Extract(fetched.pages, fetched.batches, fetched.cursor_at)
+        files = source.files(self.settings.landing_dir, day)
+        return Extract([str(p) for p in files], [], files=files)
 
-        family, tz = source.family, self.config.timezone
-        raw_table = ensure_raw_table(conn, source.name)
-        result = SourceResult(source.name, "success", files=len(files))
-        checks: dict[tuple, dict] = {}
+    def _file_batches(
+        self, conn: sa.Connection, source: SourceConfig, run_id: str, files: list[Path], raw_table: str,
+        drift: dict[Path, list[Drift]], unchanged: list[str],
+    ) -> Iterator[pd.DataFrame]:
+        """The batches of each landing file the file ledger says to read (see `sources/ledger.py`).
+
+        A file already loaded with the same content, or the same content under another path, is
+        noted in `unchanged` and not read; a changed file first loses the rows it left behind. Each
+        file's ledger row is written once its last batch has been loaded.
+        """
         parse = get_parser(source.format)
-        day_end = self.day_end_utc(day)
-        unchanged = []
         for path in files:
             found = ledger.check(conn, source.name, path)
             if found.action in ("skip", "duplicate"):
@@ -175,52 +215,64 @@ class Pipeline:
                 if found.action == "duplicate":
                     ledger.record(conn, source.name, path, found, 0, run_id)
                 continue
-            if found.action == "reload":  # changed since it was loaded: its new rows replace the old
-                ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[family])
-            rows_before = result.rows_in
+            if found.action == "reload":
+                ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[source.family])
+            rows = 0
             drift[path] = []
-            for batch in parse(path, source, tz, drift[path]):
-                validation = validate_batch(batch, family, source.name, day_end)
-                insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
-                insert_frame(conn, self._quarantine_rows(validation.quarantined, source, day, run_id),
-                             "ops.quarantine")
-                staged = to_staging(
-                    validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
-                    load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
-                )
-                loaded = self._merge(conn, family, staged)
-                result.rows_in += len(batch)
-                result.rows_quarantined += len(validation.quarantined)
-                result.rows_loaded += loaded
-                result.rows_duplicate += (len(validation.good) - len(staged)) + (len(staged) - loaded)
-                for check in validation.results:
-                    key = (check["suite"], check["expectation"], check["column"], check["severity"])
-                    agg = checks.setdefault(key, {"success": True, "unexpected_count": 0, "element_count": 0})
-                    agg["success"] &= bool(check["success"])
-                    agg["unexpected_count"] += int(check.get("unexpected_count") or 0)
-                    agg["element_count"] += int(check.get("element_count") or 0)
-            ledger.record(conn, source.name, path, found, result.rows_in - rows_before, run_id)
-        if unchanged:
-            result.message = f"{len(unchanged)} file(s) not loaded again: " + "; ".join(unchanged)
-        accounted = result.rows_loaded + result.rows_quarantined + result.rows_duplicate
-        if accounted != result.rows_in:
-            raise RunError(
-                f"{source.name}: row accounting does not balance: {result.rows_in} in, {accounted} accounted"
+            for batch in parse(path, source, self.config.timezone, drift[path]):
+                rows += len(batch)
+                yield batch
+            ledger.record(conn, source.name, path, found, rows, run_id)
+
+    def _load_files(
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract,
+        drift: dict[Path, list[Drift]],
+    ) -> SourceResult:
+        from pipelines.quality.accounting import Tally, record_accounting
+        from pipelines.quality.day import SourceDay, trailing_volumes
+        from pipelines.quality.quarantine import duplicates_within, number_items, quarantine_rows
+        from pipelines.validate import validate_batch, validation_rows  # GX is heavy: imported only to load
+
+        family, tz = source.family, self.config.timezone
+        raw_table = ensure_raw_table(conn, source.name)
+        names = extract.names
+        unchanged: list[str] = []
+        if extract.files:
+            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged)
+        else:  # API pages: a reload replaces the rows of the same page URLs
+            conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
+            conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files",
+                                    "files"), {"source": source.name, "files": names})
+            batches = iter(extract.batches)
+        quality = self.config.quality
+        check = SourceDay(family, source.name, self.day_end_utc(day), quality,
+                          trailing_volumes(conn, source.name, day, quality.volume_history_days))
+        tally = Tally()
+        carry = None
+        for batch in batches:
+            batch["_item"], carry = number_items(batch, carry)
+            validation = validate_batch(batch, family, source.name, check.day_end_utc, check.tolerance)
+            insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
+            insert_frame(conn, quarantine_rows(validation.quarantined, source.name, day, run_id),
+                         "ops.quarantine")
+            staged = to_staging(
+                validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
+                load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
             )
-        conn.execute(
-            sa.text("insert into ops.row_accounting values (:run_id, :source, :day, :rows_in, :loaded, "
-                    ":quarantined, :duplicate)"),
-            {"run_id": run_id, "source": source.name, "day": day, "rows_in": result.rows_in,
-             "loaded": result.rows_loaded, "quarantined": result.rows_quarantined,
-             "duplicate": result.rows_duplicate},
-        )
-        if checks:
-            frame = pd.DataFrame(
-                [{"run_id": run_id, "source": source.name, "business_date": day, "suite": k[0],
-                  "expectation": k[1], "column_name": k[2], "severity": k[3], **v} for k, v in checks.items()]
-            )
-            insert_frame(conn, frame, "ops.validation_results")
-        return result
+            loaded, existing = self.merge_staging(conn, family, staged)
+            tally.add(len(batch), loaded, len(validation.quarantined),
+                      duplicates_within(validation.good, ID_COLUMN[family]) + existing)
+            check.add(batch, validation)
+        if extract.files and len(unchanged) == len(extract.files):
+            results = []  # nothing new was read: the day's checks ran when these files were loaded
+        else:
+            results = check.finish()
+        record_accounting(conn, run_id, source.name, day, tally)
+        insert_frame(conn, validation_rows(results, run_id, source.name, day), "ops.validation_results")
+        note = f"{len(unchanged)} file(s) not loaded again: " + "; ".join(unchanged) if unchanged else ""
+        return SourceResult(source.name, "success", files=len(names), rows_in=tally.rows_in,
+                            rows_loaded=tally.rows_loaded, rows_quarantined=tally.rows_quarantined,
+                            rows_duplicate=tally.rows_duplicate, message=note)
 
     @staticmethod
     def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
@@ -236,39 +288,27 @@ class Pipeline:
         })
 
     @staticmethod
-    def _quarantine_rows(bad: pd.DataFrame, source: SourceConfig, day: date, run_id: str) -> pd.DataFrame:
-        """One quarantine row per (file, line): the bad items of one API page line are kept together."""
-        if bad["_line"].duplicated().any():
-            bad = bad.groupby(["_file", "_line"], sort=False, as_index=False).agg(
-                reason=("reason", lambda r: "; ".join(dict.fromkeys(r))),
-                _raw=("_raw", lambda r: r.iloc[0] if len(r) == 1 else "[" + ",".join(r) + "]"))
-        return pd.DataFrame({
-            "run_id": run_id,
-            "source": source.name,
-            "business_date": pd.Series([day] * len(bad), dtype="object"),
-            "file": bad["_file"].astype("string").values,
-            "line": bad["_line"].astype("int64").values,
-            "reason": bad["reason"].astype("string").values,
-            "raw_record": bad["_raw"].astype("string").values,
-        })
+    def merge_staging(conn: sa.Connection, family: str, staged: pd.DataFrame) -> tuple[int, int]:
+        """Merge staged rows by natural key (latest version wins).
 
-    @staticmethod
-    def _merge(conn: sa.Connection, family: str, staged: pd.DataFrame) -> int:
-        """Merge staged rows by natural key (latest version wins); returns rows new or newer."""
+        Returns (loaded, duplicate): rows new or newer than the stored version, and rows whose key
+        is stored with the same or a later version — counted separately, so that together they
+        must cover every staged row.
+        """
         if staged.empty:
-            return 0
+            return 0, 0
         table, key = STAGING_TABLE[family], ID_COLUMN[family]
         with frame_as_table(conn, staged, "incoming"):
-            loaded = conn.execute(sa.text(
-                f"select count(*) from incoming as i left join {table} as s "
-                f"on s.source = i.source and s.{key} = i.{key} "
-                f"where s.{key} is null or i.version_at > s.version_at"
-            )).scalar_one()
+            loaded, duplicate = conn.execute(sa.text(
+                f"select coalesce(sum(case when s.{key} is null or i.version_at > s.version_at then 1 else 0 end), 0), "
+                f"coalesce(sum(case when i.version_at <= s.version_at then 1 else 0 end), 0) "
+                f"from incoming as i left join {table} as s on s.source = i.source and s.{key} = i.{key}"
+            )).one()
             upsert = sql_text("staging/upsert.sql").format(
                 table=table, key=key, columns=", ".join(staged.columns))
             for stmt in statements(upsert):
                 conn.exec_driver_sql(stmt)
-        return int(loaded)
+        return int(loaded), int(duplicate)
 
     def _record_source(self, day: date, run_id: str, result: SourceResult) -> None:
         with self.engine.begin() as conn:
@@ -281,39 +321,31 @@ class Pipeline:
 
     # -- marts and KPIs ----------------------------------------------------------------------
 
-    def build_marts(self, day: date) -> int:
+    def build_marts(self, day: date, run_id: str | None = None) -> int:
         """Rebuild the marts for every dirty date and kpi_daily for the dates they reach.
 
-        One transaction: the marts move from one consistent state to the next. Returns the
-        number of kpi_daily rows written.
+        One transaction: the marts move from one consistent state to the next, and only after
+        the mart suites pass on the rows rebuilt (a critical failure raises RunError and rolls
+        everything back). Returns the number of kpi_daily rows written.
         """
+        from pipelines.quality.marts import check_marts
+        from pipelines.validate import validation_rows
+
         with self.engine.begin() as conn:
             self._sync_dim_source(conn)
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
             for name in MART_FILES:
                 if dirty:
                     run_sql_file(conn, f"marts/{name}")
-            latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
-            horizon = max(day, latest or day)
-            kpi_dates = sorted({day} | {
-                d + timedelta(days=i) for d in dirty for i in range(KPI_WINDOW)
-                if d + timedelta(days=i) <= horizon
-            })
-            dates = pd.DataFrame({"kpi_date": pd.Series(kpi_dates, dtype="object")})
-            params = {"min_date": kpi_dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": kpi_dates[-1]}
-            with frame_as_table(conn, dates, "tmp_kpi_dates"):
-                stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
-                medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn,
-                                            params=params)
-            rows = compute_metrics(stats, medians)
-            conn.execute(_expanding("delete from marts.kpi_daily where kpi_date in :dates", "dates"),
-                         {"dates": kpi_dates})
-            insert_frame(conn, rows, "marts.kpi_daily")
+            update = update_kpis(conn, day, dirty)
+            results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
+            insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
+                         "ops.validation_results")
             # only the dates read above: a load committing meanwhile keeps its own dirty dates
             if dirty:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
-        return len(rows)
+        return update.rows
 
     def _sync_dim_source(self, conn: sa.Connection) -> None:
         conn.execute(sa.text("delete from marts.dim_source"))
@@ -323,13 +355,13 @@ class Pipeline:
 
     # -- report and delivery -----------------------------------------------------------------
 
-    def publish(self, day: date, deliver: bool = True) -> tuple[Path, list[Path]]:
-        """Render the web report for `day` and, when asked, deliver the emails."""
+    def publish(self, day: date, deliver: bool = True, resend: bool = False) -> tuple[Path, list]:
+        """Render the web report for `day` and, when asked, deliver the emails (see report.deliver)."""
         from pipelines.report import deliver as send
         from pipelines.report import write_report
 
         path = write_report(self.engine, self.settings, self.config, day)
-        return path, (send(self.engine, self.settings, self.config, day) if deliver else [])
+        return path, (send(self.engine, self.settings, self.config, day, resend=resend) if deliver else [])
 
     # -- whole days ----------------------------------------------------------------------------
 
@@ -360,7 +392,7 @@ class Pipeline:
         try:
             summary.sources = self._load_all(day, selected, run_id, progress)
             _note(progress, "marts and KPIs")
-            summary.kpi_rows = self.build_marts(day)
+            summary.kpi_rows = self.build_marts(day, run_id)
             _note(progress, "report")
             summary.report, summary.outbox = self.publish(day, deliver)
         except Exception as exc:

@@ -13,9 +13,11 @@ from email.message import EmailMessage
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pipelines.config import TEMPLATES_DIR
+from pipelines.report.charts import to_png, to_svg
 
 if TYPE_CHECKING:
     from pipelines.report.deliver import Recipient
@@ -37,21 +39,36 @@ def environment() -> Environment:
 
 
 def render_web(context: dict[str, Any]) -> str:
-    """The self-contained web page (inline CSS and SVG, no external resources)."""
-    return environment().get_template("web.html").render(context, variant="web")
+    """The self-contained web page (inline CSS and SVG, no external resources) with every section."""
+    figures = {c.name: {"alt": c.alt, "svg": to_svg(c), "width": c.width, "height": c.height}
+               for c in context["charts"]}
+    return environment().get_template("web.html").render(context, variant="web", full=True, figures=figures)
+
+
+def _cid(day: str, name: str) -> str:
+    return f"{name}.{day}@cx-pipeline"
 
 
 def render_email(context: dict[str, Any], recipient: Recipient) -> EmailMessage:
-    """The report as a multipart/alternative email (text/plain, then text/html) for one recipient.
+    """The report as a multipart/alternative email for one recipient: text/plain, then
+    multipart/related holding the HTML (CSS inlined) and its charts as PNG parts referenced by CID.
+
+    A daily recipient gets the executive summary, a weekly or cut recipient every section.
 
     Headers derive from the business day and the content, not the clock: the Date is the end
     of the business day and the Message-ID and MIME boundary hash the message, so a rerun over
     the same marts writes an identical file.
     """
     env = environment()
-    text = env.get_template("email.txt").render(context, recipient=recipient, variant="email")
-    html = env.get_template("email.html").render(context, recipient=recipient, variant="email")
-    digest = hashlib.sha256("\0".join((recipient.email, text, html)).encode()).hexdigest()[:24]
+    full = recipient.kind == "weekly" or recipient.cut is not None
+    figures = {c.name: {"alt": c.alt, "src": f"cid:{_cid(context['day'], c.name)}", "width": c.width,
+                        "height": c.height} for c in context["charts"]}
+    values = {"recipient": recipient, "variant": "email", "full": full, "figures": figures}
+    text = env.get_template("email.txt").render(context, **values)
+    html = css_inline.inline(env.get_template("email.html").render(context, **values))
+    images = [(c, to_png(c)) for c in context["charts"] if f"cid:{_cid(context['day'], c.name)}" in html]
+    digest = hashlib.sha256(b"\0".join(
+        (recipient.email.encode(), text.encode(), html.encode(), *(png for _, png in images)))).hexdigest()[:24]
 
     message = EmailMessage()
     message["Subject"] = context["email"]["subject"]
@@ -61,5 +78,11 @@ def render_email(context: dict[str, Any], recipient: Recipient) -> EmailMessage:
     message["Message-ID"] = f"<cx-report-{context['day']}-{digest}@cx-pipeline>"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    html_part = message.get_payload()[1]
+    for chart, png in images:
+        html_part.add_related(png, "image", "png", cid=f"<{_cid(context['day'], chart.name)}>",
+                              filename=f"{chart.name}.png")
     message.set_boundary(f"==cx-{digest}==")
+    if images:
+        html_part.set_boundary(f"==cx-related-{digest}==")
     return message

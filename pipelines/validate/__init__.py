@@ -9,6 +9,7 @@ are only recorded in `results`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from pipelines.errors import SourceError
 from pipelines.validate.gx import Check, Outcome, load_suite, run_suite
 
 QUARANTINE_COLUMNS = ("_file", "_line", "_raw")
+OPTIONAL_LINEAGE = ("_item",)  # the record's position on its line, when the loader numbered them
 DEFAULT_TOLERANCE = pd.Timedelta(hours=1)
 
 
@@ -41,8 +43,9 @@ def validate_batch(
 
     Timestamps later than `day_end_utc + tolerance` are quarantined: an item from the future is
     a clock or parsing error, not late data. A row failing several critical expectations is
-    quarantined once, with every reason joined by "; ". Raises SourceError when `df` lacks a
-    column the suite or the quarantine needs, or when GX cannot run an expectation.
+    quarantined once, with every reason (and the expectations and columns behind them) joined by
+    "; ". Raises SourceError when `df` lacks a column the suite or the quarantine needs, or when GX
+    cannot run an expectation.
     """
     suite = load_suite(family)
     missing = [c for c in (*suite.columns, *QUARANTINE_COLUMNS) if c not in df.columns]
@@ -61,21 +64,24 @@ def validate_batch(
         raise SourceError(f"{source}: {suite.name}: {o.check.type} on {o.check.column} failed: {o.error}")
 
     bad = np.zeros(len(df), dtype=bool)
-    reasons = np.full(len(df), "", dtype=object)
+    found = {name: np.full(len(df), "", dtype=object) for name in ("reason", "expectation", "column")}
     for o in outcomes:
         if o.check.severity != "critical" or o.success or not o.unexpected_index:
             continue
         rows = np.asarray(o.unexpected_index, dtype=np.intp)
-        reason = _reason(o.check, parameters)
-        reasons[rows] = np.where(bad[rows], reasons[rows] + "; " + reason, reason)
+        for name, text in (("reason", _reason(o.check, parameters)), ("expectation", o.check.type),
+                           ("column", o.check.column or "")):
+            found[name][rows] = np.where(bad[rows], found[name][rows] + "; " + text, text)
         bad[rows] = True
 
-    quarantined = df.loc[bad, list(QUARANTINE_COLUMNS)].reset_index(drop=True)
-    quarantined["reason"] = pd.array(reasons[bad], dtype="string")
+    lineage = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_LINEAGE if c in df.columns)]
+    quarantined = df.loc[bad, lineage].reset_index(drop=True)
+    for name, values in found.items():
+        quarantined[name] = pd.array(values[bad], dtype="string")
     return Validation(
         good=df.loc[~bad].reset_index(drop=True),
         quarantined=quarantined,
-        results=[_result(suite.name, o) for o in outcomes],
+        results=[result_row(suite.name, o) for o in outcomes],
     )
 
 
@@ -110,8 +116,8 @@ def _value(value: Any, parameters: dict[str, Any]) -> Any:
     return value.isoformat() if isinstance(value, pd.Timestamp) else value
 
 
-def _result(suite: str, o: Outcome) -> dict[str, Any]:
-    """One row for ops.validation results."""
+def result_row(suite: str, o: Outcome) -> dict[str, Any]:
+    """One check's outcome as a row of ops.validation_results (without the run columns)."""
     return {
         "suite": suite,
         "expectation": o.check.type,
@@ -121,3 +127,13 @@ def _result(suite: str, o: Outcome) -> dict[str, Any]:
         "unexpected_count": o.unexpected_count,
         "element_count": o.element_count,
     }
+
+
+def validation_rows(results: list[dict[str, Any]], run_id: str, source: str, day: date) -> pd.DataFrame:
+    """ops.validation_results rows; a result may name its own `source` (a mart's name)."""
+    return pd.DataFrame(
+        [{"run_id": run_id, "source": r.get("source", source), "business_date": day, "suite": r["suite"],
+          "expectation": r["expectation"], "column_name": r["column"], "severity": r["severity"],
+          "success": r["success"], "unexpected_count": r["unexpected_count"], "element_count": r["element_count"]}
+         for r in results]
+    )

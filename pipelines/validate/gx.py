@@ -1,8 +1,10 @@
 """Great Expectations plumbing: the suites in expectations/, one context, one batch definition.
 
+Suites: `<family>.json` (row level, one canonical batch), `<family>_table.json` (table level, the
+profile of one source's day) and `<mart>.json` (the rows a run rebuilt in a published mart).
 Creating a GX context, data source and batch definition costs more than validating a batch, and a
 backfill validates thousands of batches, so they are built once per process and reused; each suite
-is read from `expectations/<family>.json` once. GX's usage statistics, progress bars and INFO logs
+is read from `expectations/<name>.json` once. GX's usage statistics, progress bars and INFO logs
 are switched off: the pipeline reports its own progress. GX is imported on first use so that
 importing the pipeline (the CLI, the DAG) stays fast.
 """
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pipelines.config import EXPECTATIONS_DIR, FAMILIES
+from pipelines.config import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -41,7 +43,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Suite:
-    """A family's expectation suite: its checks in file order and the columns they read."""
+    """An expectation suite: its checks in file order and the columns they read."""
 
     name: str
     checks: tuple[Check, ...]
@@ -61,14 +63,19 @@ class Outcome:
     error: str | None
 
 
+def suite_names() -> list[str]:
+    """The names of every suite in expectations/, sorted."""
+    return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+
+
 @cache
-def load_suite(family: str) -> Suite:
-    """The suite of `family`, read from its JSON file once per process."""
+def load_suite(name: str) -> Suite:
+    """The suite `expectations/<name>.json`, read once per process."""
     from great_expectations.core import ExpectationSuite
 
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
-    path = EXPECTATIONS_DIR / f"{family}.json"
+    if name not in suite_names():
+        raise ValueError(f"unknown suite {name!r}; expected one of {', '.join(suite_names())}")
+    path = EXPECTATIONS_DIR / f"{name}.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
     checks: list[Check] = []
     columns: dict[str, None] = {}
@@ -77,7 +84,7 @@ def load_suite(family: str) -> Suite:
         if severity not in SEVERITIES:
             raise ValueError(f"{path}: {entry['type']}: meta.severity must be one of {SEVERITIES}")
         kwargs = entry["kwargs"]
-        checks.append(Check(entry["type"], kwargs.get("column"), kwargs, severity))
+        checks.append(Check(entry["type"], _label(kwargs), kwargs, severity))
         columns.update(dict.fromkeys(_columns_read(kwargs)))
     suite = ExpectationSuite(**doc)
     # ExpectationSuite logs and drops an invalid expectation instead of raising.
@@ -134,9 +141,18 @@ def _batch_definition() -> BatchDefinition:
     return asset.add_batch_definition_whole_dataframe("whole_batch")
 
 
+def _label(kwargs: dict[str, Any]) -> str | None:
+    """The column an expectation is about, as results and reasons name it (`a,b` for several)."""
+    if "column" in kwargs:
+        return kwargs["column"]
+    names = kwargs.get("column_list") or [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+    return ",".join(names) or None
+
+
 def _columns_read(kwargs: dict[str, Any]) -> list[str]:
-    """The columns an expectation reads: its `column` and any named in its row condition."""
-    found = [kwargs["column"]] if "column" in kwargs else []
+    """The columns an expectation reads: its column(s) and any named in its row condition."""
+    found = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+    found += kwargs.get("column_list", [])
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):

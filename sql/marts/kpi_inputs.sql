@@ -2,34 +2,34 @@
 -- dates in tmp_kpi_dates: the additive sufficient statistics (n, counts k1..k5, sums s1, s2)
 -- from which pipelines/kpis/stats.py computes every metric and interval of KPIS.md.
 with obs as (
-    select feedback_date, source, 'survey' as family, product, location, journey_stage, touchpoint,
+    select feedback_id, feedback_date, source, 'survey' as family, product, location, journey_stage, touchpoint,
         'nps' as stat, 1 as n,
         case when nps >= 9 then 1 else 0 end as k1, case when nps <= 6 then 1 else 0 end as k2,
         0 as k3, 0 as k4, 0 as k5, nps as s1, nps * nps as s2
     from marts.fct_survey_response
     where nps is not null and feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
+    select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
         'csat', 1, case when csat >= 4 then 1 else 0 end, 0, 0, 0, 0, csat, csat * csat
     from marts.fct_survey_response
     where csat is not null and feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
+    select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
         'ces', 1, case when ces >= 5 then 1 else 0 end, 0, 0, 0, 0, ces, ces * ces
     from marts.fct_survey_response
     where ces is not null and feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
+    select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
         'response', 1, 0, 0, 0, 0, 0, 0, 0
     from marts.fct_survey_response
     where feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'review', product, location, null, null,
+    select feedback_id, feedback_date, source, 'review', product, location, null, null,
         'review', 1, case when is_replied then 1 else 0 end, 0, 0, 0, 0, 0, 0
     from marts.fct_review
     where feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'review', product, location, null, null,
+    select feedback_id, feedback_date, source, 'review', product, location, null, null,
         'rating', 1,
         case when round(rating) = 1 then 1 else 0 end, case when round(rating) = 2 then 1 else 0 end,
         case when round(rating) = 3 then 1 else 0 end, case when round(rating) = 4 then 1 else 0 end,
@@ -37,18 +37,18 @@ with obs as (
     from marts.fct_review
     where rating is not null and feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'mention', null, null, null, null,
+    select feedback_id, feedback_date, source, 'mention', null, null, null, null,
         'mention', 1, 0, 0, 0, 0, 0, 0, 0
     from marts.fct_mention
     where feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, 'mention', null, null, null, null,
+    select feedback_id, feedback_date, source, 'mention', null, null, null, null,
         'voice', case when names_brand then 1 else 0 end + case when names_competitor then 1 else 0 end,
         case when names_brand then 1 else 0 end, 0, 0, 0, 0, 0, 0
     from marts.fct_mention
     where (names_brand or names_competitor) and feedback_date between :min_date and :max_date
     union all
-    select feedback_date, source, family, product, location, journey_stage, touchpoint,
+    select feedback_id, feedback_date, source, family, product, location, journey_stage, touchpoint,
         'sentiment', 1,
         case when sentiment_label = 'positive' then 1 else 0 end,
         case when sentiment_label = 'negative' then 1 else 0 end,
@@ -56,20 +56,36 @@ with obs as (
     from marts.fct_feedback
     where sentiment_label is not null and feedback_date between :min_date and :max_date
 ),
+-- journey stage and touchpoint: the survey's own fields, else the theme hints on fct_feedback
+enriched as (
+    select o.feedback_id, o.feedback_date, o.source, o.family, o.product, o.location,
+        coalesce(o.journey_stage, f.journey_stage) as journey_stage,
+        coalesce(o.touchpoint, f.touchpoint) as touchpoint, f.pyramid_level,
+        o.stat, o.n, o.k1, o.k2, o.k3, o.k4, o.k5, o.s1, o.s2
+    from obs as o
+    left join marts.fct_feedback as f on f.feedback_id = o.feedback_id
+),
 segmented as (
-    select feedback_date, 'all' as segment_type, 'all' as segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs
+    select feedback_date, 'all' as segment_type, 'all' as segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched
     union all
-    select feedback_date, 'source', source, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs
+    select feedback_date, 'source', source, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched
     union all
-    select feedback_date, 'family', family, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs
+    select feedback_date, 'family', family, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched
     union all
-    select feedback_date, 'product', product, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where product is not null
+    select feedback_date, 'product', product, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where product is not null
     union all
-    select feedback_date, 'location', location, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where location is not null
+    select feedback_date, 'location', location, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where location is not null
     union all
-    select feedback_date, 'journey_stage', journey_stage, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where journey_stage is not null
+    select feedback_date, 'journey_stage', journey_stage, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where journey_stage is not null
     union all
-    select feedback_date, 'touchpoint', touchpoint, stat, n, k1, k2, k3, k4, k5, s1, s2 from obs where touchpoint is not null
+    select feedback_date, 'touchpoint', touchpoint, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where touchpoint is not null
+    union all
+    select feedback_date, 'pyramid_level', pyramid_level, stat, n, k1, k2, k3, k4, k5, s1, s2
+    from enriched where pyramid_level is not null
+    union all
+    select e.feedback_date, 'theme', t.theme, e.stat, e.n, e.k1, e.k2, e.k3, e.k4, e.k5, e.s1, e.s2
+    from enriched as e
+    join marts.feedback_theme as t on t.feedback_id = e.feedback_id
 ),
 daily as (
     select feedback_date, segment_type, segment_value, stat,

@@ -1,9 +1,11 @@
 -- grain: one row per (kpi_date, window_days, segment_type, segment_value): the median reply
 -- time of replied reviews in the window. Medians do not add up across days, so this reads rows.
 with replied as (
-    select feedback_date, source, product, location, reply_hours
-    from marts.fct_review
-    where reply_hours is not null and feedback_date between :min_date and :max_date
+    select r.feedback_id, r.feedback_date, r.source, r.product, r.location, f.journey_stage, f.touchpoint,
+        f.pyramid_level, r.reply_hours
+    from marts.fct_review as r
+    left join marts.fct_feedback as f on f.feedback_id = r.feedback_id
+    where r.reply_hours is not null and r.feedback_date between :min_date and :max_date
 ),
 segmented as (
     select feedback_date, 'all' as segment_type, 'all' as segment_value, reply_hours from replied
@@ -15,6 +17,16 @@ segmented as (
     select feedback_date, 'product', product, reply_hours from replied where product is not null
     union all
     select feedback_date, 'location', location, reply_hours from replied where location is not null
+    union all
+    select feedback_date, 'journey_stage', journey_stage, reply_hours from replied where journey_stage is not null
+    union all
+    select feedback_date, 'touchpoint', touchpoint, reply_hours from replied where touchpoint is not null
+    union all
+    select feedback_date, 'pyramid_level', pyramid_level, reply_hours from replied where pyramid_level is not null
+    union all
+    select r.feedback_date, 'theme', t.theme, r.reply_hours
+    from replied as r
+    join marts.feedback_theme as t on t.feedback_id = r.feedback_id
 ),
 windows as (
     select 1 as window_days union all select 7 union all select 28

@@ -59,7 +59,15 @@ def test_a_day_end_to_end_then_rerun_changes_nothing(env, tmp_path):
     assert emails
     msg = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "multipart/related"]
+    assert [e.name for e in emails] == ["exec@example.com.eml"]  # 10 March 2026 is a Tuesday: no weekly digests
+    assert (tmp_path / "home" / "reports" / "index.html").exists()
+
+    # the run delivered already: sending again does nothing unless asked to resend
+    again = cx(env, "report", "--date", "2026-03-10", "--send")
+    assert "1 skipped, 2 not due" in again.stdout
+    resent = cx(env, "report", "--date", "2026-03-10", "--resend")
+    assert "1 written, 2 not due" in resent.stdout
 
     status = cx(env, "status")
     assert "trustpilot" in status.stdout and "2026-03-10" in status.stdout

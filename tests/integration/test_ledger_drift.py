@@ -115,17 +115,17 @@ def test_drift_is_logged_and_a_missing_required_column_fails_only_its_source(tin
         assert str(broken) not in {r[1] for r in ledger(conn)}  # a failed load leaves no ledger row
 
 
-def test_two_bad_posts_on_one_search_page_line_are_quarantined_together(tiny):
+def test_two_bad_posts_on_one_search_page_line_are_quarantined_apart(tiny):
     page = {"data": [{"id": "1.79E+18", "text": "mangled id", "created_at": f"{DAY}T12:00:00Z"},
                      {"id": "1790000000000000099", "text": "no time"}],
             "meta": {"result_count": 2}}
-
     path = tiny.settings.landing_dir / "x" / DAY / "page.jsonl"
     path.write_text(json.dumps(page) + "\n", encoding="utf-8")
     summary = tiny.run_day(D)
     x = next(s for s in summary.sources if s.source == "x")
-    assert (x.status, x.rows_quarantined) == ("success", 2)  # both counted
+    assert (x.status, x.rows_quarantined) == ("success", 2)
     with tiny.engine.connect() as conn:
-        line, raw = conn.execute(sa.text(
-            "select line, raw_record from ops.quarantine where source = 'x' and file = :f"), {"f": str(path)}).one()
-    assert line == 1 and [p["text"] for p in json.loads(raw)] == ["mangled id", "no time"]
+        rows = conn.execute(sa.text("select line, item, raw_record from ops.quarantine where source = 'x' "
+                                    "and file = :f order by item"), {"f": str(path)}).all()
+    assert [(r.line, r.item, json.loads(r.raw_record)["text"]) for r in rows] == [(1, 0, "mangled id"),
+                                                                                   (1, 1, "no time")]

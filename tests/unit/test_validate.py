@@ -39,8 +39,9 @@ def lines(frame: pd.DataFrame) -> list[int]:
     return frame["_line"].tolist()
 
 
-def result(v: Validation, expectation: str, column: str) -> dict[str, Any]:
-    (found,) = [r for r in v.results if r["expectation"] == expectation and r["column"] == column]
+def result(v: Validation, expectation: str, column: str, severity: str = "warning") -> dict[str, Any]:
+    (found,) = [r for r in v.results
+                if (r["expectation"], r["column"], r["severity"]) == (expectation, column, severity)]
     return found
 
 
@@ -50,7 +51,7 @@ def test_clean_batch_passes_wholly(family: str) -> None:
     v = run(df, family)
     pd.testing.assert_frame_equal(v.good, df)
     assert v.quarantined.empty
-    assert list(v.quarantined.columns) == ["_file", "_line", "_raw", "reason"]
+    assert list(v.quarantined.columns) == ["_file", "_line", "_raw", "reason", "expectation", "column"]
     assert all(r["success"] for r in v.results)
     assert {r["suite"] for r in v.results} == {family}
 
@@ -148,11 +149,13 @@ def test_null_scores_and_languages_are_allowed() -> None:
 
 
 def test_results_have_one_entry_per_expectation_in_suite_order() -> None:
-    suite = json.loads((EXPECTATIONS_DIR / "survey.json").read_text())
-    v = run(batch("survey"), "survey")
-    assert [(r["expectation"], r["column"], r["severity"]) for r in v.results] == [
-        (e["type"], e["kwargs"]["column"], e["meta"]["severity"]) for e in suite["expectations"]
+    suite = json.loads((EXPECTATIONS_DIR / "review.json").read_text())
+    v = run(batch("review"), "review")
+    assert [(r["expectation"], r["severity"]) for r in v.results] == [
+        (e["type"], e["meta"]["severity"]) for e in suite["expectations"]
     ]
+    kwargs = [e["kwargs"] for e in suite["expectations"]]
+    assert [r["column"] for r in v.results] == [k.get("column") or f"{k['column_A']},{k['column_B']}" for k in kwargs]
 
 
 def test_missing_required_column_raises_naming_source_and_column() -> None:

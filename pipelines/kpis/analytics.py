@@ -1,0 +1,226 @@
+"""KPIS.md "beyond the table": theme impact, anomalies, channel consistency, customers at risk and
+emerging terms, each a pure function on small frames plus a loader that feeds it from the warehouse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.kpis.themes import Taxonomy
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20261204
+WINDOWS = (1, 7, 28)
+BASELINE_DAYS = 28
+MIN_HISTORY = 14
+ANOMALY_SD = 3.0
+MIN_RECENT = 5
+MIN_LIFT = 3.0
+TOP_TERMS = 20
+IMPACT_COLUMNS = ["kpi_date", "window_days", "theme", "metric", "impact", "ci_low", "ci_high", "n_with", "n_without"]
+ANOMALY_COLUMNS = ["kpi_date", "metric", "segment_type", "segment_value", "value", "baseline_mean", "baseline_sd", "z"]
+CONSISTENCY_COLUMNS = ["kpi_date", "dimension", "spread", "segments", "weakest_value", "weakest_net_sentiment"]
+TERM_COLUMNS = ["kpi_date", "term", "recent_count", "baseline_count", "lift"]
+STOPWORDS = frozenset("""
+a about after again all also am an and any are as at be been before being but by can could did do does
+doesn't don't even every for from get got had has hasn't have haven't he her here him his how i i'm i've if
+in into is isn't it it's its just me more most my no not now of off on once one only or other our out over
+own same she so some still such than that that's the their them then there they this to too under until
+up us very was wasn't we were what when where which while who why will with won't would you your
+""".split())
+_TOKEN = re.compile(r"[a-z][a-z']+")
+
+
+# -- theme impact -----------------------------------------------------------------------------------
+
+def impact(scores: np.ndarray, members: np.ndarray, rng: np.random.Generator,
+           resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
+    """Leave-one-out impact per theme column: mean(all) − mean(items not mentioning it).
+
+    `scores` per item (±100/0 for NPS, stars for ratings), `members` an items × themes bool
+    matrix. The bootstrap resamples the n items with replacement. A theme's impact depends only
+    on each item's (score, mentions-it) pair, so the resample is drawn as multinomial counts over
+    those few cells — the same distribution as resampling items, at a cost independent of n.
+    """
+    n = len(scores)
+    values, index = np.unique(scores, return_inverse=True)
+    onehot = np.eye(len(values))[index.ravel()]  # items × distinct scores
+    with_t, without_t = onehot.T @ members, onehot.T @ ~members  # distinct scores × themes
+    n_with = members.sum(axis=0)
+    point = scores.mean() - (values @ without_t) / np.maximum(n - n_with, 1)
+    low, high = np.full(len(n_with), np.nan), np.full(len(n_with), np.nan)
+    for t in np.flatnonzero((n_with > 0) & (n_with < n)):
+        draws = rng.multinomial(n, np.concatenate([with_t[:, t], without_t[:, t]]) / n, size=resamples)
+        rest = draws[:, len(values):]
+        kept = rest.sum(axis=1) > 0  # a resample with no item outside the theme has no impact
+        boot = (draws @ np.concatenate([values, values]))[kept] / n - (rest @ values)[kept] / rest.sum(axis=1)[kept]
+        low[t], high[t] = np.percentile(boot, [2.5, 97.5])
+    out = pd.DataFrame({"impact": point, "ci_low": low, "ci_high": high, "n_with": n_with, "n_without": n - n_with})
+    return out[(out.n_with > 0) & (out.n_without > 0)]
+
+
+def theme_impact(items: pd.DataFrame, tags: pd.DataFrame, dates: list[date]) -> pd.DataFrame:
+    """`marts.theme_impact` rows: NPS and avg_rating impact of each theme per kpi date and window.
+
+    `items`: feedback_id, feedback_date, metric ('nps' | 'avg_rating'), score (±100/0 or stars);
+    `tags`: feedback_id, theme. Each (date, window, metric) draws from its own seeded generator,
+    so recomputing one date reproduces exactly what a full rebuild writes.
+    """
+    parts = []
+    themes = sorted(tags.theme.unique())
+    if items.empty or not themes:
+        return pd.DataFrame(columns=IMPACT_COLUMNS)
+    bits = pd.crosstab(tags.feedback_id, tags.theme).reindex(columns=themes, fill_value=0) > 0
+    for m_index, (metric, group) in enumerate(items.groupby("metric", sort=True)):
+        members_all = bits.reindex(group.feedback_id, fill_value=False).to_numpy()
+        days = pd.to_datetime(group.feedback_date).dt.date.to_numpy()
+        scores = group.score.to_numpy(float)
+        for day in dates:
+            for window in WINDOWS:
+                mask = (days > day - timedelta(days=window)) & (days <= day)
+                if not mask.any():
+                    continue
+                rng = np.random.default_rng([BOOTSTRAP_SEED, day.toordinal(), window, m_index])
+                rows = impact(scores[mask], members_all[mask], rng)
+                rows.insert(0, "theme", np.array(themes, dtype=object)[rows.index])
+                parts.append(rows.assign(kpi_date=day, window_days=window, metric=metric))
+    if not parts:
+        return pd.DataFrame(columns=IMPACT_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[IMPACT_COLUMNS]
+
+
+# -- anomalies -----------------------------------------------------------------------------------
+
+def anomalies(daily: pd.DataFrame, dates: list[date]) -> pd.DataFrame:
+    """Values outside mean ± 3·sd (sample sd) of the trailing 28 days, with ≥ 14 of them present.
+
+    `daily`: kpi_date, metric, segment_type, segment_value, value — one value per day. A flat
+    baseline (sd 0) flags nothing: z is undefined.
+    """
+    out = []
+    for key, series in daily.groupby(["metric", "segment_type", "segment_value"], sort=True):
+        values = dict(zip(pd.to_datetime(series.kpi_date).dt.date, series.value.astype(float), strict=True))
+        for day in dates:
+            if day not in values:
+                continue
+            history = [values[d] for i in range(1, BASELINE_DAYS + 1) if (d := day - timedelta(days=i)) in values]
+            if len(history) < MIN_HISTORY:
+                continue
+            mean, sd = float(np.mean(history)), float(np.std(history, ddof=1))
+            if sd > 0 and abs(values[day] - mean) > ANOMALY_SD * sd:
+                out.append((day, *key, values[day], mean, sd, (values[day] - mean) / sd))
+    return pd.DataFrame(out, columns=ANOMALY_COLUMNS)
+
+
+# -- channel consistency --------------------------------------------------------------------------
+
+def channel_consistency(net: pd.DataFrame) -> pd.DataFrame:
+    """Spread (population sd) of 28-day net sentiment across sources and touchpoints, and the weakest.
+
+    `net`: kpi_date, segment_type ('source' | 'touchpoint'), segment_value, value. Needs ≥ 2 values.
+    """
+    out = []
+    for (day, dimension), group in net.groupby(["kpi_date", "segment_type"], sort=True):
+        if len(group) < 2:
+            continue
+        weakest = group.sort_values(["value", "segment_value"]).iloc[0]
+        out.append((day, dimension, float(np.std(group.value.astype(float), ddof=0)), len(group),
+                    weakest.segment_value, float(weakest.value)))
+    return pd.DataFrame(out, columns=CONSISTENCY_COLUMNS)
+
+
+# -- emerging terms ------------------------------------------------------------------------------
+
+def terms(text: str) -> set[str]:
+    """The distinct unigrams and bigrams of a text, without stopwords."""
+    tokens = _TOKEN.findall(text.lower())
+    grams = {t for t in tokens if t not in STOPWORDS}
+    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)
+                 if a not in STOPWORDS and b not in STOPWORDS)
+    return grams
+
+
+def emerging_terms(texts: pd.DataFrame, dates: list[date], taxonomy: Taxonomy) -> pd.DataFrame:
+    """N-grams the taxonomy does not cover whose share of a day's texts rose against the 28 before.
+
+    lift = (recent_count / texts that day) / ((baseline_count + 1) / (baseline texts + 1)); a term
+    needs ≥ 5 texts that day, lift ≥ 3, and ≥ 14 baseline days with text; the top 20 by lift.
+    """
+    days = pd.to_datetime(texts.feedback_date).dt.date.to_numpy() if len(texts) else np.array([])
+    per_day: dict[date, tuple[Counter, int]] = {}
+    for day in sorted(set(days)):
+        docs = texts.text.to_numpy(object)[days == day]
+        per_day[day] = (Counter(g for doc in docs for g in terms(str(doc))), len(docs))
+    out = []
+    for day in dates:
+        if day not in per_day:
+            continue
+        recent, n_recent = per_day[day]
+        history = [per_day[d] for i in range(1, BASELINE_DAYS + 1) if (d := day - timedelta(days=i)) in per_day]
+        if len(history) < MIN_HISTORY:
+            continue
+        baseline = Counter()
+        for counts, _ in history:
+            baseline.update(counts)
+        n_base = sum(n for _, n in history)
+        for term, count in recent.items():
+            if count < MIN_RECENT:
+                continue
+            lift = (count / n_recent) / ((baseline[term] + 1) / (n_base + 1))
+            if lift >= MIN_LIFT:
+                out.append((day, term, count, baseline[term], lift))
+    found = pd.DataFrame(out, columns=TERM_COLUMNS)
+    if found.empty:
+        return found
+    covered = taxonomy.matches(found.term).any(axis=1)
+    found = found[~covered.to_numpy()]
+    found = found.sort_values(["kpi_date", "lift", "term"], ascending=[True, False, True])
+    return found.groupby("kpi_date", sort=False).head(TOP_TERMS).reset_index(drop=True)
+
+
+# -- warehouse loaders ---------------------------------------------------------------------------
+
+def _between(conn: sa.Connection, sql: str, low: date, high: date) -> pd.DataFrame:
+    return pd.read_sql_query(sa.text(sql), conn, params={"low": low, "high": high})
+
+
+def read_impact_inputs(conn: sa.Connection, low: date, high: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """NPS responses (±100/0) and star ratings between `low` and `high`, and their theme tags."""
+    items = _between(conn, (
+        "select feedback_id, feedback_date, 'nps' as metric, "
+        "case when nps >= 9 then 100.0 when nps <= 6 then -100.0 else 0.0 end as score "
+        "from marts.fct_survey_response where nps is not null and feedback_date between :low and :high "
+        "union all select feedback_id, feedback_date, 'avg_rating', rating from marts.fct_review "
+        "where rating is not null and feedback_date between :low and :high order by 1, 3"), low, high)
+    tags = _between(conn, "select feedback_id, theme from marts.feedback_theme "
+                          "where feedback_date between :low and :high order by 1, 2", low, high)
+    return items, tags
+
+
+def read_daily_series(conn: sa.Connection, low: date, high: date) -> pd.DataFrame:
+    """Daily volume (reviews + mentions + responses) and net sentiment, overall and per source."""
+    return _between(conn, (
+        "select kpi_date, case when metric = 'net_sentiment' then 'net_sentiment' else 'volume' end as metric, "
+        "segment_type, segment_value, sum(value) as value from marts.kpi_daily "
+        "where window_days = 1 and segment_type in ('all', 'source') and kpi_date between :low and :high "
+        "and metric in ('review_count', 'mention_count', 'response_count', 'net_sentiment') "
+        "group by 1, 2, 3, 4 order by 1, 2, 3, 4"), low, high)
+
+
+def read_channel_net(conn: sa.Connection, low: date, high: date) -> pd.DataFrame:
+    """28-day net sentiment per source and per touchpoint."""
+    return _between(conn, (
+        "select kpi_date, segment_type, segment_value, value from marts.kpi_daily where window_days = 28 "
+        "and metric = 'net_sentiment' and segment_type in ('source', 'touchpoint') "
+        "and kpi_date between :low and :high order by 1, 2, 3"), low, high)
+
+
+def read_texts(conn: sa.Connection, low: date, high: date) -> pd.DataFrame:
+    return _between(conn, "select feedback_date, text from marts.fct_feedback "
+                          "where feedback_date between :low and :high order by feedback_id", low, high)

@@ -1,0 +1,136 @@
+"""The KPI stage: themes, `marts.kpi_daily` and the analytic marts for the dates that changed.
+
+Themes are tagged for the dirty feedback dates (all dates when the taxonomy version changed).
+A feedback date d feeds the windows ending on d … d + 27, so those kpi dates (up to the later of
+the run day and the latest kpi date already computed) are recomputed from scratch: delete, then
+insert, inside the caller's transaction, so a rerun writes identical rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.kpis import analytics
+from pipelines.kpis.stats import compute_metrics
+from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy, tag
+from pipelines.warehouse.db import frame_as_table, insert_frame, sql_text
+
+KPI_WINDOW = 28
+KPI_DATES_TABLE = "tmp_kpi_dates"
+
+
+def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KPI_WINDOW) -> list[date]:
+    """The run day plus every date within `reach` days from a dirty feedback date (28: its windows;
+    29: also the trailing baselines of anomalies and emerging terms)."""
+    latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
+    horizon = max(day, latest or day)
+    return sorted({day} | {
+        d + timedelta(days=i) for d in dirty for i in range(reach) if d + timedelta(days=i) <= horizon
+    })
+
+
+def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sufficient statistics and reply-time medians for `dates`, aggregated in the warehouse."""
+    frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
+    params = {"min_date": dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": dates[-1]}
+    with frame_as_table(conn, frame, KPI_DATES_TABLE):
+        stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
+        medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn, params=params)
+    return stats, medians
+
+
+def _in_dates(sql: str) -> sa.TextClause:
+    """A statement whose `:dates` parameter is bound to a list (`in :dates`)."""
+    return sa.text(sql).bindparams(sa.bindparam("dates", expanding=True))
+
+
+def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[date], rows: pd.DataFrame) -> None:
+    """Replace the rows of `table` for `dates` with `rows`: reruns write the same rows, never more."""
+    if dates:
+        conn.execute(_in_dates(f"delete from {table} where {date_column} in :dates"), {"dates": dates})
+    insert_frame(conn, rows, table)
+
+
+def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) -> list[date]:
+    """Tag the feedback of `dirty` (of every date if the taxonomy version changed).
+
+    Writes `marts.dim_theme`, `marts.feedback_theme` and fills fct_feedback's journey stage and
+    touchpoint (survey fields first, else theme hints) and pyramid level. Returns the dates tagged.
+    """
+    known = conn.execute(sa.text("select max(taxonomy_version) from marts.dim_theme")).scalar()
+    if known != taxonomy.version:
+        every = conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars()
+        dirty = sorted(set(dirty) | set(every))
+        conn.execute(sa.text("delete from marts.dim_theme"))
+        insert_frame(conn, taxonomy.dimension(), "marts.dim_theme")
+        conn.execute(sa.text("delete from marts.feedback_theme"))
+    if not dirty:
+        return []
+    feedback = pd.read_sql_query(_in_dates(
+        "select f.feedback_id, f.feedback_date, f.text, s.journey_stage as survey_stage, "
+        "s.touchpoint as survey_touchpoint from marts.fct_feedback as f "
+        "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
+        "where f.feedback_date in :dates order by f.feedback_id"), conn, params={"dates": dirty})
+    tags, hints = tag(taxonomy, feedback)
+    replace_rows(conn, "marts.feedback_theme", "feedback_date", dirty, tags)
+    fill = feedback[["feedback_id", "survey_stage", "survey_touchpoint"]].merge(hints, on="feedback_id", how="left")
+    fill = pd.DataFrame({
+        "feedback_id": fill["feedback_id"].astype(object),
+        "journey_stage": fill["survey_stage"].astype(object).where(fill["survey_stage"].notna(), fill["journey_stage"]),
+        "touchpoint": fill["survey_touchpoint"].astype(object).where(fill["survey_touchpoint"].notna(),
+                                                                     fill["touchpoint"]),
+        "pyramid_level": fill["pyramid_level"].astype(object),
+    }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
+    with frame_as_table(conn, fill, "tmp_feedback_hints"):
+        conn.execute(sa.text(
+            "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "
+            "pyramid_level = h.pyramid_level from tmp_feedback_hints as h "
+            "where marts.fct_feedback.feedback_id = h.feedback_id"))
+    return dirty
+
+
+@dataclass(frozen=True)
+class KpiUpdate:
+    """What one KPI stage rewrote: kpi_daily rows, the feedback dates re-tagged, the kpi dates."""
+
+    rows: int
+    feedback_dates: list[date]
+    kpi_dates: list[date]
+
+
+def update_kpis(
+    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy | None = None
+) -> KpiUpdate:
+    """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach."""
+    taxonomy = taxonomy or load_taxonomy(DEFAULT_TAXONOMY)
+    dirty = update_themes(conn, taxonomy, dirty)
+    dates = kpi_dates(conn, day, dirty)
+    trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
+    rows = compute_metrics(*read_inputs(conn, dates))
+    replace_rows(conn, "marts.kpi_daily", "kpi_date", dates, rows)
+    update_analytics(conn, taxonomy, dates, trend_dates)
+    return KpiUpdate(len(rows), dirty, dates)
+
+
+def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date]) -> None:
+    """Theme impact, channel consistency and customers at risk for `dates`; anomalies and emerging
+    terms for `trend_dates` (a day's baseline is the 28 days before it)."""
+    low = dates[0] - timedelta(days=KPI_WINDOW - 1)
+    impact = analytics.theme_impact(*analytics.read_impact_inputs(conn, low, dates[-1]), dates)
+    replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact)
+    consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
+    replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
+    frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
+    with frame_as_table(conn, frame, KPI_DATES_TABLE):
+        at_risk = pd.read_sql_query(sa.text(sql_text("marts/customers_at_risk.sql")), conn,
+                                    params={"min_date": low, "max_date": dates[-1]})
+    replace_rows(conn, "marts.customers_at_risk", "kpi_date", dates, at_risk)
+    baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
+    flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
+    replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)
+    emerging = analytics.emerging_terms(analytics.read_texts(conn, baseline, trend_dates[-1]), trend_dates, taxonomy)
+    replace_rows(conn, "marts.emerging_terms", "kpi_date", trend_dates, emerging)

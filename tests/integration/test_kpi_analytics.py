@@ -1,0 +1,103 @@
+"""Customers at risk and the analytic marts on a real warehouse (DuckDB and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from pipelines.kpis.daily import update_kpis
+from pipelines.warehouse.db import insert_frame, make_engine, migrate
+from tests.integration.conftest import DAY
+
+D = date.fromisoformat(DAY)
+ANALYTIC_TABLES = ["kpi_daily", "feedback_theme", "dim_theme", "theme_impact", "emerging_terms", "anomalies",
+                   "customers_at_risk", "channel_consistency", "fct_feedback"]
+
+
+def _at(days_before: int, hour: int = 12) -> datetime:
+    day = D - timedelta(days=days_before)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def _surveys(rows):
+    return pd.DataFrame([{"feedback_id": f"nps:{i}", "source": "nps", "response_id": i, "occurred_at": _at(ago),
+                          "feedback_date": D - timedelta(days=ago), "respondent_hash": who, "nps": float(nps)}
+                         for i, who, ago, nps in rows])
+
+
+def _reviews(rows):
+    return pd.DataFrame([{"feedback_id": f"tp:{i}", "source": "tp", "review_id": i, "occurred_at": _at(ago),
+                          "feedback_date": D - timedelta(days=ago), "author_hash": who, "rating": float(stars),
+                          "is_replied": replied} for i, who, ago, stars, replied in rows])
+
+
+def test_customers_at_risk_latest_interaction_negative_and_unanswered(warehouse_url):
+    engine = make_engine(warehouse_url)
+    migrate(engine)
+    surveys = _surveys([
+        ("s1", "c1", 1, 10),   # c1: a 1-star review on D-2, then a promoter on D-1 -> latest positive
+        ("s2", "c2", 3, 10),   # c2: promoter on D-3, then an unanswered 2-star review on D -> at risk
+        ("s5", "c5", 30, 6),   # c5: detractor 30 days ago, outside the 28 days -> not listed
+        ("s6", "c6", 10, 6),   # c6: detractor on D-10 -> at risk
+    ])
+    reviews = _reviews([
+        ("r1", "c1", 2, 1, False),
+        ("r2", "c2", 0, 2, False),
+        ("r3", "c3", 0, 1, True),  # c3: a 1-star review that got a reply -> not at risk
+    ])
+    mentions = pd.DataFrame([{"feedback_id": "x:m4", "source": "x", "mention_id": "m4", "occurred_at": _at(1),
+                              "feedback_date": D - timedelta(days=1), "author_hash": "c4", "names_brand": True,
+                              "names_competitor": False, "sentiment_label": "negative"}])  # c4: at risk
+    feedback = pd.DataFrame([{"feedback_id": "tp:r2", "family": "review", "source": "tp", "occurred_at": _at(0),
+                              "feedback_date": D, "text": "Overcharged again", "sentiment_label": "negative",
+                              "url": "https://example.test/r2", "customer_hash": "c2"}])
+    with engine.begin() as conn:
+        insert_frame(conn, surveys, "marts.fct_survey_response")
+        insert_frame(conn, reviews, "marts.fct_review")
+        insert_frame(conn, mentions, "marts.fct_mention")
+        insert_frame(conn, feedback, "marts.fct_feedback")
+        dirty = sorted({*surveys.feedback_date, *reviews.feedback_date, *mentions.feedback_date})
+        update_kpis(conn, D, dirty)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select customer_hash, feedback_id, reason, text, url from marts.customers_at_risk "
+            "where kpi_date = :d order by 1"), {"d": D}).all()
+        assert [tuple(r) for r in rows] == [
+            ("c2", "tp:r2", "unanswered low rating", "Overcharged again", "https://example.test/r2"),
+            ("c4", "x:m4", "negative mention", None, None),
+            ("c6", "nps:s6", "detractor", None, None),
+        ]
+        # on D-2, c1's latest was the unanswered 1-star review
+        assert conn.execute(sa.text("select customer_hash from marts.customers_at_risk where kpi_date = :d "
+                                    "order by 1"), {"d": D - timedelta(days=2)}).scalars().all() == ["c1", "c6"]
+    engine.dispose()
+
+
+def _digest(engine) -> dict[str, str]:
+    out = {}
+    with engine.connect() as conn:
+        for table in ANALYTIC_TABLES:
+            rows = conn.execute(sa.text(f"select * from marts.{table}")).all()
+            out[table] = hashlib.sha256(json.dumps(sorted(list(map(str, r)) for r in rows)).encode()).hexdigest()
+    return out
+
+
+def test_rerunning_a_day_rewrites_identical_analytic_marts(tiny):
+    tiny.run_day(D)
+    first = _digest(tiny.engine)
+    with tiny.engine.connect() as conn:
+        # window 7 on D: the late detractor (D-1) names delivery; 10 responses on D do not.
+        # NPS(all 11) = 100·(4 − 5)/11 = −9.09; without it 100·(4 − 4)/10 = 0 -> impact −9.09
+        impact = conn.execute(sa.text(
+            "select impact, n_with, n_without from marts.theme_impact where kpi_date = :d and window_days = 7 "
+            "and theme = 'delivery' and metric = 'nps'"), {"d": D}).one()
+        assert impact[0] == pytest.approx(-100 / 11) and impact[1:] == (1, 10)
+        assert conn.execute(sa.text("select count(*) from marts.customers_at_risk")).scalar_one() > 0
+        assert conn.execute(sa.text("select count(*) from marts.channel_consistency")).scalar_one() > 0
+    tiny.run_day(D)
+    assert _digest(tiny.engine) == first

@@ -1,0 +1,110 @@
+"""Theme impact, anomalies, channel consistency and emerging terms against hand-worked figures."""
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.kpis.analytics import anomalies, channel_consistency, emerging_terms, impact, theme_impact
+from pipelines.kpis.themes import load_taxonomy
+
+D = date(2026, 3, 31)
+
+
+def test_nps_impact_leave_one_out():
+    # tagged: two detractors; untagged: two promoters and a passive.
+    # NPS(all) = 100·(2 − 2)/5 = 0; NPS(without) = 100·(2 − 0)/3 = 66.667; impact = −66.667
+    scores = np.array([-100.0, -100.0, 100.0, 100.0, 0.0])
+    members = np.array([[True], [True], [False], [False], [False]])
+    row = impact(scores, members, np.random.default_rng(1)).iloc[0]
+    assert row.impact == pytest.approx(-200 / 3)
+    assert (row.n_with, row.n_without) == (2, 3)
+    assert row.ci_low <= row.impact <= row.ci_high
+
+
+def test_rating_impact_and_interval_narrows_with_n():
+    # stars 5 and 1 mention the theme, 4 and 4 do not: mean 3.5 − mean 4 = −0.5
+    scores = np.array([5.0, 1.0, 4.0, 4.0])
+    members = np.array([[True], [True], [False], [False]])
+    small = impact(scores, members, np.random.default_rng(7)).iloc[0]
+    large = impact(np.tile(scores, 100), np.tile(members, (100, 1)), np.random.default_rng(7)).iloc[0]
+    assert small.impact == large.impact == pytest.approx(-0.5)
+    assert large.ci_low < -0.5 < large.ci_high
+    assert large.ci_high - large.ci_low < small.ci_high - small.ci_low
+
+
+def test_theme_in_every_item_or_in_none_has_no_row():
+    scores = np.array([100.0, 0.0])
+    members = np.array([[True, False], [True, False]])
+    assert impact(scores, members, np.random.default_rng(0)).empty
+
+
+def test_theme_impact_windows_and_fixed_seed():
+    items = pd.DataFrame({
+        "feedback_id": ["a", "b", "c", "d", "e"],
+        "feedback_date": [D, D, D - timedelta(days=3), D - timedelta(days=3), D],
+        "metric": "nps",
+        "score": [-100.0, 100.0, 100.0, 0.0, 100.0],
+    })
+    tags = pd.DataFrame({"feedback_id": ["a", "c"], "theme": ["billing", "billing"]})
+    rows = theme_impact(items, tags, [D])
+    by_window = rows.set_index("window_days")
+    # day 1: a(−100, billing), b, e (100): NPS(all) 100/3 = 33.33, without 100 -> −66.67
+    assert by_window.loc[1, "impact"] == pytest.approx(100 / 3 - 100)
+    assert (by_window.loc[1, "n_with"], by_window.loc[1, "n_without"]) == (1, 2)
+    # 7 days: all five, NPS(all) = 100·(3 − 1)/5 = 40; without a, c: b, d, e -> 100·2/3 = 66.67
+    assert by_window.loc[7, "impact"] == pytest.approx(40 - 200 / 3)
+    pd.testing.assert_frame_equal(rows, theme_impact(items, tags, [D]))  # the seed is fixed
+
+
+def _series(values, metric="volume"):
+    days = [D - timedelta(days=len(values) - 1 - i) for i in range(len(values))]
+    return pd.DataFrame({"kpi_date": days, "metric": metric, "segment_type": "all", "segment_value": "all",
+                         "value": values})
+
+
+def test_anomaly_outside_three_sd_of_trailing_days():
+    # 14 baseline days alternating 10, 12: mean 11, sample sd = sqrt(14·1/13) = 1.037749
+    base = [10.0, 12.0] * 7
+    flagged = anomalies(_series([*base, 20.0]), [D])
+    assert len(flagged) == 1
+    row = flagged.iloc[0]
+    assert (row.baseline_mean, row.baseline_sd) == pytest.approx((11.0, 1.037749), abs=1e-6)
+    assert row.z == pytest.approx(9 / 1.037749, abs=1e-5)  # 8.6726
+    # 14 is 3 above the mean, inside 3·sd = 3.113: not an anomaly
+    assert anomalies(_series([*base, 14.0]), [D]).empty
+    # 13 days of history are not enough; a flat baseline flags nothing
+    assert anomalies(_series([*base[1:], 20.0]), [D]).empty
+    assert anomalies(_series([5.0] * 20 + [50.0]), [D]).empty
+
+
+def test_channel_consistency_spread_and_weakest():
+    net = pd.DataFrame({
+        "kpi_date": D, "segment_type": ["source"] * 3 + ["touchpoint"],
+        "segment_value": ["a", "b", "c", "app"], "value": [10.0, -20.0, 40.0, 5.0],
+    })
+    rows = channel_consistency(net)
+    # mean 10; population variance (0 + 900 + 900)/3 = 600; sd 24.4949. One touchpoint: no spread
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert (row.dimension, row.segments, row.weakest_value, row.weakest_net_sentiment) == ("source", 3, "b", -20.0)
+    assert row.spread == pytest.approx(600 ** 0.5)
+
+
+def test_emerging_terms_rise_against_baseline_and_skip_taxonomy(tmp_path):
+    path = tmp_path / "themes.yml"
+    path.write_text('version: "1"\nthemes:\n  fire:\n    category: safety\n    phrases: [smoke]\n', encoding="utf-8")
+    taxonomy = load_taxonomy(path)
+    baseline = [(D - timedelta(days=i), "paid my bill on time") for i in range(1, 15) for _ in range(10)]
+    today = [(D, "the router smells of smoke")] * 6 + [(D, "blue screen")] * 4
+    texts = pd.DataFrame(baseline + today, columns=["feedback_date", "text"])
+    rows = emerging_terms(texts, [D], taxonomy)
+    # router, smells and the bigram "router smells" (stopwords drop "the", "of"); "smoke" is a theme
+    # phrase; "blue" appears in 4 texts only (< 5). lift = (6/10) / ((0 + 1)/(140 + 1)) = 84.6
+    assert sorted(rows.term) == ["router", "router smells", "smells"]
+    assert set(rows.recent_count) == {6} and set(rows.baseline_count) == {0}
+    assert rows.lift.to_numpy() == pytest.approx([0.6 * 141] * 3)
+    # 13 baseline days: nothing yet
+    short = texts[pd.to_datetime(texts.feedback_date).dt.date != D - timedelta(days=14)]
+    assert emerging_terms(short, [D], taxonomy).empty
