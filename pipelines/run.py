@@ -7,7 +7,7 @@ the new rows touch (one transaction) → report → delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -23,10 +23,10 @@ from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
 from pipelines.quality.quarantine import storable_text
-from pipelines.sources import get_parser
+from pipelines.sources import get_parser, ledger
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
-from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
 from pipelines.warehouse.backfill import DEFAULT_CHUNK_DAYS, BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
@@ -114,6 +114,7 @@ class Extract:
     names: list[str]
     batches: Iterable[pd.DataFrame]
     cursor_at: datetime | None = None
+    files: list[Path] = field(default_factory=list)  # landing files: read one by one behind the file ledger
 
 
 def _expanding(sql: str, name: str) -> sa.TextClause:
@@ -176,13 +177,17 @@ class Pipeline:
                                   + (f"; {problem}" if problem else ""))
             self._record_source(day, run_id, result)
             return result
+        drift: dict[Path, list[Drift]] = {}
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, extract)
+                result = self._load_files(conn, day, source, run_id, extract, drift)
                 if extract.cursor_at is not None:
                     save_cursor(conn, source.name, extract.cursor_at, run_id)
         except SourceError as exc:
             result = SourceResult(source.name, "failed", files=len(extract.names), message=str(exc))
+        if drift:  # logged even when the source failed: the drift is often why
+            with self.engine.begin() as conn:
+                ledger.record_drift(conn, run_id, source.name, day, drift)
         self._record_source(day, run_id, result)
         return result
 
@@ -197,11 +202,39 @@ class Pipeline:
             fetched = pull(source, window_for(source, day_start, day_end, cursor), tz)
             return Extract(fetched.pages, fetched.batches, fetched.cursor_at)
         files = source.files(self.settings.landing_dir, day)
+        return Extract([str(p) for p in files], [], files=files)
+
+    def _file_batches(
+        self, conn: sa.Connection, source: SourceConfig, run_id: str, files: list[Path], raw_table: str,
+        drift: dict[Path, list[Drift]], unchanged: list[str],
+    ) -> Iterator[pd.DataFrame]:
+        """The batches of each landing file the file ledger says to read (see `sources/ledger.py`).
+
+        A file already loaded with the same content, or the same content under another path, is
+        noted in `unchanged` and not read; a changed file first loses the rows it left behind. Each
+        file's ledger row is written once its last batch has been loaded.
+        """
         parse = get_parser(source.format)
-        return Extract([str(p) for p in files], (b for p in files for b in parse(p, source, tz)))
+        for path in files:
+            found = ledger.check(conn, source.name, path)
+            if found.action in ("skip", "duplicate"):
+                why = "already loaded" if found.action == "skip" else f"same content as {found.duplicate_of}"
+                unchanged.append(f"{path.name}: {why}")
+                if found.action == "duplicate":
+                    ledger.record(conn, source.name, path, found, 0, run_id)
+                continue
+            if found.action == "reload":
+                ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[source.family])
+            rows = 0
+            drift[path] = []
+            for batch in parse(path, source, self.config.timezone, drift[path]):
+                rows += len(batch)
+                yield batch
+            ledger.record(conn, source.name, path, found, rows, run_id)
 
     def _load_files(
-        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract,
+        drift: dict[Path, list[Drift]],
     ) -> SourceResult:
         from pipelines.quality.accounting import Tally, record_accounting
         from pipelines.quality.day import SourceDay, trailing_volumes
@@ -211,16 +244,20 @@ class Pipeline:
         family, tz = source.family, self.config.timezone
         raw_table = ensure_raw_table(conn, source.name)
         names = extract.names
-        # a reload replaces what an earlier load of the same files left behind
-        conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
-        conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
-                     {"source": source.name, "files": names})
+        unchanged: list[str] = []
+        if extract.files:
+            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged)
+        else:  # API pages: a reload replaces the rows of the same page URLs
+            conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
+            conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files",
+                                    "files"), {"source": source.name, "files": names})
+            batches = iter(extract.batches)
         quality = self.config.quality
         check = SourceDay(family, source.name, self.day_end_utc(day), quality,
                           trailing_volumes(conn, source.name, day, quality.volume_history_days))
         tally = Tally()
         carry = None
-        for batch in extract.batches:
+        for batch in batches:
             batch["_item"], carry = number_items(batch, carry)
             validation = validate_batch(batch, family, source.name, check.day_end_utc, check.tolerance)
             insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
@@ -236,12 +273,16 @@ class Pipeline:
             tally.add(len(batch), loaded, len(validation.quarantined),
                       duplicates_within(validation.good, ID_COLUMN[family]) + existing)
             check.add(batch, validation)
-        results = check.finish()
+        if extract.files and len(unchanged) == len(extract.files):
+            results = []  # nothing new was read: the day's checks ran when these files were loaded
+        else:
+            results = check.finish()
         record_accounting(conn, run_id, source.name, day, tally)
         insert_frame(conn, validation_rows(results, run_id, source.name, day), "ops.validation_results")
+        note = f"{len(unchanged)} file(s) not loaded again: " + "; ".join(unchanged) if unchanged else ""
         return SourceResult(source.name, "success", files=len(names), rows_in=tally.rows_in,
                             rows_loaded=tally.rows_loaded, rows_quarantined=tally.rows_quarantined,
-                            rows_duplicate=tally.rows_duplicate)
+                            rows_duplicate=tally.rows_duplicate, message=note)
 
     @staticmethod
     def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
