@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -221,15 +220,6 @@ def test_thousands_of_distinct_verbatims(data):
     texts = pd.concat([data["nps_survey"]["comment"], data["trustpilot"]["body"], data["x"]["text"]]).dropna()
     assert texts.nunique() >= 3000
     assert data["trustpilot"]["body"].nunique() >= 0.9 * len(data["trustpilot"])
-
-
-def test_writes_about_a_million_rows_a_minute(tmp_path):
-    day = date(2024, 6, 12)
-    began = time.perf_counter()
-    counts = generate(tmp_path, day, day, scale=50)
-    rows_per_minute = sum(counts.values()) / (time.perf_counter() - began) * 60
-    assert sum(counts.values()) > 9000
-    assert rows_per_minute > 300_000  # measured ~2M on one core; a wide margin for slow CI machines
 
 
 @pytest.mark.parametrize(
