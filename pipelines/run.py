@@ -22,6 +22,7 @@ from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
+from pipelines.quality.accounting import Tally
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser, ledger
 from pipelines.sources.api import pull, window_for
@@ -206,7 +207,7 @@ class Pipeline:
 
     def _file_batches(
         self, conn: sa.Connection, source: SourceConfig, run_id: str, files: list[Path], raw_table: str,
-        drift: dict[Path, list[Drift]], unchanged: list[str],
+        drift: dict[Path, list[Drift]], unchanged: list[str], tally: Tally,
     ) -> Iterator[pd.DataFrame]:
         """The batches of each landing file the file ledger says to read (see `sources/ledger.py`).
 
@@ -220,8 +221,9 @@ class Pipeline:
             if found.action in ("skip", "duplicate"):
                 why = "already loaded" if found.action == "skip" else f"same content as {found.duplicate_of}"
                 unchanged.append(f"{path.name}: {why}")
-                if found.action == "duplicate":
-                    ledger.record(conn, source.name, path, found, 0, run_id)
+                if found.action == "duplicate":  # its rows are in, and every one a duplicate
+                    tally.add(found.rows, 0, 0, found.rows)
+                    ledger.record(conn, source.name, path, found, found.rows, run_id)
                 continue
             if found.action == "reload":
                 ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[source.family])
@@ -236,7 +238,7 @@ class Pipeline:
         self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract,
         drift: dict[Path, list[Drift]],
     ) -> SourceResult:
-        from pipelines.quality.accounting import Tally, record_accounting
+        from pipelines.quality.accounting import record_accounting
         from pipelines.quality.day import SourceDay, trailing_volumes
         from pipelines.quality.quarantine import duplicates_within, number_items, quarantine_rows
         from pipelines.validate import validate_batch, validation_rows  # GX is heavy: imported only to load
@@ -245,8 +247,9 @@ class Pipeline:
         raw_table = ensure_raw_table(conn, source.name)
         names = extract.names
         unchanged: list[str] = []
+        tally = Tally()
         if extract.files:
-            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged)
+            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged, tally)
         else:  # API pages: a reload replaces the rows of the same page URLs
             conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
             conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files",
@@ -255,7 +258,6 @@ class Pipeline:
         quality = self.config.quality
         check = SourceDay(family, source.name, self.day_end_utc(day), quality,
                           trailing_volumes(conn, source.name, day, quality.volume_history_days))
-        tally = Tally()
         carry = None
         for batch in batches:
             batch["_item"], carry = number_items(batch, carry)

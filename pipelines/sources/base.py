@@ -96,7 +96,8 @@ def to_utc(values: pd.Series, tz: ZoneInfo | None = None, fmt: str | None = None
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").astype(TS)
     if fmt in EPOCH_UNITS:
-        return pd.to_datetime(numbers(values), unit=EPOCH_UNITS[fmt], errors="coerce", utc=True).astype(TS)
+        seconds = pd.to_numeric(values, errors="coerce")  # strict: text with digits in it is not a time
+        return pd.to_datetime(seconds, unit=EPOCH_UNITS[fmt], errors="coerce", utc=True).astype(TS)
     if tz is not None:
         try:
             parsed = pd.to_datetime(values, errors="coerce", format=fmt or "mixed")

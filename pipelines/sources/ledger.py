@@ -5,7 +5,8 @@ ledger decides what to do with it:
 
 - `skip`: this path was already loaded with the same content (a rerun of the day);
 - `duplicate`: the same content was already loaded from another path (a re-delivery): it is
-  recorded, never loaded twice;
+  recorded and its rows counted as duplicates (as many as the file it repeats held), never
+  loaded twice;
 - `reload`: this path was loaded before with other content (the vendor re-sent a corrected
   export): the rows the old content left in raw, quarantine and staging are removed, their
   dates marked for a mart rebuild, and the new content loads in their place;
@@ -36,6 +37,7 @@ class FileCheck:
     size: int
     checksum: str
     duplicate_of: str | None = None
+    rows: int = 0  # for a duplicate: the rows of the file it repeats, all of them duplicates
 
 
 def digest(path: Path) -> tuple[int, str]:
@@ -54,11 +56,11 @@ def check(conn: sa.Connection, source: str, path: Path) -> FileCheck:
     if same_path == checksum:
         return FileCheck("skip", size, checksum)
     other = conn.execute(
-        sa.text("select path from ops.file_ledger where source = :source and checksum = :checksum "
+        sa.text("select path, rows from ops.file_ledger where source = :source and checksum = :checksum "
                 "and status = 'loaded' and path <> :path order by path limit 1"),
-        {"source": source, "checksum": checksum, "path": str(path)}).scalar_one_or_none()
+        {"source": source, "checksum": checksum, "path": str(path)}).one_or_none()
     if other is not None and size > 0:  # every empty file has the same checksum: none duplicates another
-        return FileCheck("duplicate", size, checksum, duplicate_of=other)
+        return FileCheck("duplicate", size, checksum, duplicate_of=other.path, rows=int(other.rows))
     return FileCheck("load" if same_path is None else "reload", size, checksum)
 
 

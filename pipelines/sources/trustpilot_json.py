@@ -4,7 +4,7 @@ Variants read:
 - a JSON array of review objects (an export, or API pages saved and concatenated);
 - one API page, `{"reviews": [...], "links": [{"rel": "next-page", ...}], ...}`;
 - an empty or blank file, which holds no reviews;
-- bytes that are not valid UTF-8, which become U+FFFD (the rest of the file still loads).
+- bytes that are not valid UTF-8 (latin-1 in a UTF-8 export), read as Windows-1252.
 
 Roles come from the vendor's keys, and a source's `fields` map overrides any of them with a
 dotted path into the review object; a `[key=value]` segment picks the first list element whose

@@ -52,10 +52,12 @@ def test_the_same_file_delivered_twice_is_loaded_once(tiny):
     shutil.copy(tiny.settings.landing_dir / "trustpilot" / DAY / "reviews.json", again / "reviews_resent.json")
     summary = tiny.run_day(NEXT)
     trustpilot = next(s for s in summary.sources if s.source == "trustpilot")
-    assert (trustpilot.status, trustpilot.rows_in) == ("success", 0)
+    # not read again: its 4 rows are counted in, and as duplicates of the first delivery's
+    assert (trustpilot.status, trustpilot.rows_in, trustpilot.rows_loaded, trustpilot.rows_duplicate) == (
+        "success", 4, 0, 4)
     assert "same content as" in trustpilot.message
     with tiny.engine.connect() as conn:
-        assert ("trustpilot", str(again / "reviews_resent.json"), 0, "duplicate") in ledger(conn)
+        assert ("trustpilot", str(again / "reviews_resent.json"), 4, "duplicate") in ledger(conn)
         assert conn.execute(sa.text("select count(*) from raw.trustpilot")).scalar_one() == 4
         assert conn.execute(sa.text("select count(*) from marts.fct_review")).scalar_one() == 4
 

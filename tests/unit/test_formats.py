@@ -322,9 +322,12 @@ def test_reddit_posts_comments_listing_deleted_and_removed(tmp_path):
         {"kind": "Listing", "data": {"children": [
             {"kind": "t1", "data": {"id": "kq2", "name": "t1_kq2", "author": "[deleted]", "body": "[removed]",
                                     "created_utc": 1709287500, "score": 1, "parent_id": "t1_kq1"}}]}},
+        {"kind": "t1", "data": {"name": "t1_kq3", "body": "odd clock", "created_utc": "31/02/2024 25:61"}},
     ]
     path = put(tmp_path, "reddit.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
     df = parse(src("reddit_jsonl", "mention"), path)
+    assert pd.isna(df["created_at"][3])  # text is never read as epoch seconds (31 s after 1970)
+    df = df[:3]
     assert values(df["mention_id"]) == ["t3_1b2c3d", "t1_kq1", "t1_kq2"]
     assert values(df["text"]) == ["Acme outage?\n\nAnyone else > 2 hours down?", "Same in Leeds", None]
     # 1709287331 s is 2024-03-01 10:02:11 UTC
