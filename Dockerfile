@@ -14,11 +14,13 @@ COPY --chown=airflow:0 reports/ /opt/cx/reports/
 COPY --chown=airflow:0 expectations/ /opt/cx/expectations/
 COPY --chown=airflow:0 config/ /opt/cx/config/
 RUN pip install --no-cache-dir -c /opt/cx/constraints.txt \
-        "apache-airflow==${AIRFLOW_VERSION}" "celery" -e /opt/cx \
+        "apache-airflow==${AIRFLOW_VERSION}" -e "/opt/cx[celery]" \
     && mkdir -p /opt/airflow/var \
     && chmod 775 /opt/airflow/var
 
 COPY --chown=airflow:0 dags/ /opt/airflow/dags/
+# registers the cx_nightly schedule (pipelines.timetable) with the scheduler
+COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 
 ENV CX_HOME=/opt/airflow/var \
     CX_CONFIG=/opt/cx/config/sources.yml

@@ -317,7 +317,8 @@ def _safe_url(url: str) -> str:
 def main() -> None:
     """Entry point: turn the pipeline's errors into messages and exit codes, never tracebacks."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns a command's typer.Exit code instead of exiting
+        code = app(standalone_mode=False)
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -340,3 +341,4 @@ def main() -> None:
         err.print(f"[red]run failed:[/red] {type(exc).__name__}: {exc} (set CX_DEBUG=1 for the traceback)",
                   highlight=False, soft_wrap=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

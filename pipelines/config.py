@@ -24,6 +24,7 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 FAMILIES = ("review", "mention", "survey")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_SENTIMENT_MODEL = "cx_vader"  # VADER with the CX lexicon and rules in config/ (KPIS.md)
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -32,6 +33,7 @@ DEFAULT_OVERLAP = timedelta(days=2)
 DEFAULT_BUDGET_SECONDS = 300.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
 API_KEYS = ("params", "page_size", "budget_seconds", "timeout_seconds", "incremental")
+SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "client_secret", "password", "secret"}
 AUTH_KEYS = {"bearer": ("token_env",), "basic": ("username_env", "password_env"), "api_key": ("token_env", "header")}
 
 # Canonical roles per family (CONTRACT.md): what a `fields` map may fill. `email` and
@@ -62,6 +64,7 @@ class Settings:
     landing_dir: Path
     smtp_url: str | None
     pii_key: bytes
+    sentiment_model: str | None = None  # CX_SENTIMENT_MODEL: overrides sources.yml `sentiment.model`
 
     @property
     def outbox_dir(self) -> Path:
@@ -87,7 +90,25 @@ class Settings:
             landing_dir=landing,
             smtp_url=env.get("CX_SMTP_URL") or None,
             pii_key=key.encode() if key else _install_key(home),
+            sentiment_model=_sentiment_model(env.get("CX_SENTIMENT_MODEL") or None, "CX_SENTIMENT_MODEL"),
         )
+
+
+def _sentiment_model(name: str | None, where: str) -> str | None:
+    """CX_SENTIMENT_MODEL's model name (or None), or a ConfigError naming the variable."""
+    problem = _unknown_model(name)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    return name
+
+
+def _unknown_model(name: str | None) -> str | None:
+    """What is wrong with a sentiment model name, or None when it is known (or not given)."""
+    from pipelines.enrich.sentiment import MODELS  # the registry of models
+
+    if name is None or name in MODELS:
+        return None
+    return f"unknown sentiment model {name!r}; known: {', '.join(sorted(MODELS))}"
 
 
 def _install_key(home: Path) -> bytes:
@@ -157,6 +178,7 @@ class PipelineConfig:
     competitors: tuple[str, ...]
     sources: tuple[SourceConfig, ...]
     quality: QualityConfig = field(default_factory=QualityConfig)
+    sentiment_model: str = DEFAULT_SENTIMENT_MODEL
 
     def select(self, names: list[str] | None) -> tuple[SourceConfig, ...]:
         """The sources named (all when none are), or a ConfigError naming an unknown one."""
@@ -239,6 +261,16 @@ def load_config(path: str | Path) -> PipelineConfig:
     competitors = data.get("competitors") or []
     if not isinstance(competitors, list):
         raise fail(("competitors",), "expected a list of names")
+    sentiment = data.get("sentiment") or {}
+    if not isinstance(sentiment, dict):
+        raise fail(("sentiment",), "expected a mapping such as {model: cx_vader}")
+    for key in sentiment:
+        if key != "model":
+            raise fail(("sentiment", key), f"unknown key {key!r}")
+    model = str(sentiment.get("model") or DEFAULT_SENTIMENT_MODEL)
+    problem = _unknown_model(model)
+    if problem:
+        raise fail(("sentiment", "model"), problem)
     raw_sources = data.get("sources")
     if not isinstance(raw_sources, list) or not raw_sources:
         raise fail(("sources",), "expected a non-empty list of sources")
@@ -310,6 +342,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         competitors=tuple(str(c) for c in competitors),
         sources=tuple(sources),
         quality=QualityConfig(**{k: type(getattr(defaults, k))(v) for k, v in quality.items()}),
+        sentiment_model=model,
     )
 
 
@@ -332,6 +365,9 @@ def _api_keys(entry: dict[str, Any], here: tuple, fail: Callable[[tuple, str], C
     for key, value in params.items():
         if not isinstance(value, str | int | float | bool):
             raise fail((*here, "params", key), "expected a text or number value")
+        if str(key).lower().replace("-", "_") in SECRET_PARAMS:
+            raise fail((*here, "params", key), "looks like a credential: query parameters are logged and kept "
+                                               "with each page's URL; name an environment variable in 'auth'")
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(str(url)) if f is not None]
     except ValueError as exc:

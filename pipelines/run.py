@@ -10,16 +10,19 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
+from pipelines.enrich.sentiment import SentimentModel, get_model
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
+from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
@@ -132,6 +135,11 @@ class Pipeline:
         settings = Settings.from_env(config_path)
         return cls(settings, load_config(settings.config_path))
 
+    @cached_property
+    def sentiment(self) -> SentimentModel:
+        """The sentiment model: CX_SENTIMENT_MODEL, else sources.yml `sentiment.model`."""
+        return get_model(self.settings.sentiment_model or self.config.sentiment_model)
+
     def init_db(self) -> list[int]:
         """Create or migrate the warehouse schemas; returns the migration versions applied."""
         return migrate(self.engine)
@@ -221,6 +229,7 @@ class Pipeline:
             staged = to_staging(
                 validation.good, family, source.name, tz=tz, pii_key=self.settings.pii_key,
                 load_id=run_id, brand=self.config.brand, competitors=self.config.competitors,
+                sentiment=self.sentiment, conn=conn,
             )
             loaded, existing = self.merge_staging(conn, family, staged)
             pause_point("load", self.settings.home)  # crash tests stop here, mid-transaction
@@ -237,9 +246,9 @@ class Pipeline:
     @staticmethod
     def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
         return pd.DataFrame({
-            "item_id": batch[ID_COLUMN[family]],
+            "item_id": storable_text(batch[ID_COLUMN[family]]),
             "item_at": batch[TIME_COLUMN[family]],
-            "_record": batch["_raw"],
+            "_record": storable_text(batch["_raw"]),
             "_parse_error": batch["_parse_error"],
             "_load_id": run_id,
             "_file": batch["_file"],

@@ -6,9 +6,11 @@ import re
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import sqlalchemy as sa
 
 from pipelines.enrich.pii import hash_ids, redact
-from pipelines.enrich.sentiment import default_scorer, label
+from pipelines.enrich.sentiment import SentimentModel, get_model, label, score_series
+from pipelines.enrich.sentiment_cache import WarehouseCache
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
 
 STAGING_TABLE = {
@@ -57,10 +59,14 @@ def to_staging(
     load_id: str,
     brand: str = "",
     competitors: tuple[str, ...] = (),
+    sentiment: SentimentModel | None = None,
+    conn: sa.Connection | None = None,
 ) -> pd.DataFrame:
     """The staging rows of a validated batch, one per natural key (the latest version kept).
 
-    Returns the frame and leaves counting duplicates to the caller (len(good) − len(result)).
+    Sentiment comes from `sentiment` (default: the default model), through the warehouse cache
+    when a connection is given. Returns the frame and leaves counting duplicates to the caller
+    (len(good) − len(result)).
     """
     df = good.copy()
     df["source"] = source
@@ -84,7 +90,8 @@ def to_staging(
         df["respondent_hash"] = hash_ids(df["respondent"], pii_key)
     df["email_hash"] = hash_ids(df["email"], pii_key)
     df["customer_id_hash"] = hash_ids(df["customer_id"], pii_key)
-    scores = default_scorer().score(df["text"])
+    model = sentiment or get_model()
+    scores = score_series(df["text"], model, WarehouseCache(conn, model) if conn is not None else None)
     df["sentiment_score"] = scores
     df["sentiment_label"] = label(scores)
     df["_load_id"] = load_id

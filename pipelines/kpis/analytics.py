@@ -55,12 +55,15 @@ def impact(scores: np.ndarray, members: np.ndarray, rng: np.random.Generator,
     n_with = members.sum(axis=0)
     point = scores.mean() - (values @ without_t) / np.maximum(n - n_with, 1)
     low, high = np.full(len(n_with), np.nan), np.full(len(n_with), np.nan)
-    for t in np.flatnonzero((n_with > 0) & (n_with < n)):
-        draws = rng.multinomial(n, np.concatenate([with_t[:, t], without_t[:, t]]) / n, size=resamples)
-        rest = draws[:, len(values):]
-        kept = rest.sum(axis=1) > 0  # a resample with no item outside the theme has no impact
-        boot = (draws @ np.concatenate([values, values]))[kept] / n - (rest @ values)[kept] / rest.sum(axis=1)[kept]
-        low[t], high[t] = np.percentile(boot, [2.5, 97.5])
+    valid = np.flatnonzero((n_with > 0) & (n_with < n))
+    if len(valid):
+        cells = np.concatenate([with_t[:, valid], without_t[:, valid]]).T / n  # themes × (score, in/out)
+        draws = rng.multinomial(n, cells, size=(resamples, len(valid)))  # resamples × themes × cells
+        rest = draws[..., len(values):]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a resample with nobody outside: no impact
+            boot = draws @ np.concatenate([values, values]) / n - (rest @ values) / rest.sum(axis=-1)
+        percentile = np.nanpercentile if np.isnan(boot).any() else np.percentile
+        low[valid], high[valid] = percentile(boot, [2.5, 97.5], axis=0)
     out = pd.DataFrame({"impact": point, "ci_low": low, "ci_high": high, "n_with": n_with, "n_without": n - n_with})
     return out[(out.n_with > 0) & (out.n_without > 0)]
 

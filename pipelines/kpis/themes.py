@@ -50,12 +50,12 @@ class Taxonomy:
     def matches(self, texts: pd.Series | list[str]) -> pd.DataFrame:
         """A boolean frame, one column per theme in file order, True where the text mentions it."""
         index = texts.index if isinstance(texts, pd.Series) else pd.RangeIndex(len(texts))
-        values = pa.array(pd.Series(texts, dtype="str").fillna("").to_numpy(object), type=pa.large_string())
+        values = pa.array(pd.Series(texts, dtype="str"))  # Arrow-backed strings: no copy
         return pd.DataFrame(
-            {t.name: pc.match_substring_regex(values, t.pattern, ignore_case=True).to_numpy(zero_copy_only=False)
-             for t in self.themes},
+            {t.name: pc.fill_null(pc.match_substring_regex(values, t.pattern, ignore_case=True), False)
+             .to_numpy(zero_copy_only=False) for t in self.themes},
             index=index,
-        ).astype(bool)
+        )
 
     def dimension(self) -> pd.DataFrame:
         """The rows of `marts.dim_theme`."""

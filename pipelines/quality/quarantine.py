@@ -6,7 +6,8 @@ hex digits of md5 of those four (the same in Python and in SQL, see migration 00
 
 Replay re-reads the row's file with the source's current parser and configuration, so a fixed
 `fields` mapping or parser applies, validates the rows again and merges the passing ones into
-staging in one transaction per source and day. A row leaves the quarantine exactly when it
+staging in one transaction per source and day (API pages are not fetched again: rerunning the
+day does that). A row leaves the quarantine exactly when it
 passes and is merged (as a new row, or as a duplicate of the version already stored); a row that
 still fails stays, with its reason brought up to date.
 """
@@ -55,6 +56,11 @@ def number_items(batch: pd.DataFrame, carry: Carry) -> tuple[np.ndarray, Carry]:
     return items, last
 
 
+def storable_text(values: pd.Series) -> pd.Series:
+    """Text every warehouse can store: NUL, which PostgreSQL text rejects, kept as the escape `\\u0000`."""
+    return values.astype("string").str.replace("\x00", "\\u0000", regex=False)
+
+
 def quarantine_rows(bad: pd.DataFrame, source: str, day: date, run_id: str) -> pd.DataFrame:
     """ops.quarantine rows for the quarantined part of a validated batch (with `_item`)."""
     files = bad["_file"].astype("string").to_numpy(dtype=object)
@@ -72,7 +78,7 @@ def quarantine_rows(bad: pd.DataFrame, source: str, day: date, run_id: str) -> p
         "expectation": bad["expectation"].astype("string").to_numpy(dtype=object),
         "column_name": bad["column"].astype("string").to_numpy(dtype=object),
         "reason": bad["reason"].astype("string").to_numpy(dtype=object),
-        "raw_record": bad["_raw"].astype("string").to_numpy(dtype=object),
+        "raw_record": storable_text(bad["_raw"]).to_numpy(dtype=object),
     })
 
 
@@ -134,6 +140,10 @@ def replay(pipeline: Pipeline, sources: Iterable[str] | None = None, day: date |
     for (name, business_date), rows in pending.groupby(["source", "business_date"], sort=True):
         if name not in configured:
             result.not_found.append(f"{name}: no longer configured ({len(rows)} row(s) stay)")
+            continue
+        if configured[name].url:
+            result.not_found.append(f"{name}: an API source; replay re-reads files only, so rerun the day "
+                                    f"(`cx run --date {business_date} --source {name}`) ({len(rows)} row(s) stay)")
             continue
         with pipeline.engine.begin() as conn:
             _replay_day(pipeline, conn, configured[name], business_date, rows, result)

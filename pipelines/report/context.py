@@ -66,6 +66,7 @@ REPLY = (Metric("reply_rate", "Reply rate", "{:.1f}", "%"), Metric("median_reply
                                                                     "{:.1f}", " h"))
 VOICE = Metric("share_of_voice", "Share of voice", "{:.1f}", "%")
 TREND_METRICS = ("nps", "net_sentiment", "avg_rating")
+VOLUME = Metric("volume", "Volume", "{:,.0f}", " items")  # the anomaly stage's daily item count
 METRICS = {m.name: m for m in (*HEADLINE, *REPLY, VOICE)}
 IMPACT_METRICS = {"nps": Metric("nps", "NPS", "{:.1f}"), "avg_rating": Metric("avg_rating", "rating", "{:.2f}")}
 
@@ -415,7 +416,7 @@ def _anomalies(conn: sa.Connection, start: date, day: date, cut: tuple[str, str]
     for r in conn.execute(_ANOMALIES, {"start": start, "day": day}):
         if cut is not None and (r.segment_type, r.segment_value) != cut:
             continue
-        metric = METRICS.get(r.metric)
+        metric = VOLUME if r.metric == VOLUME.name else METRICS.get(r.metric)
         fmt = metric.format if metric else "{:.1f}".format
         scope = (r.segment_type, r.segment_value) if r.segment_type in FEEDBACK_SEGMENTS else None
         tone = "positive" if r.metric == "net_sentiment" and r.value > r.baseline_mean else "negative"

@@ -3,7 +3,8 @@
 Variants read:
 - a JSON array of review objects (an export, or API pages saved and concatenated);
 - one API page, `{"reviews": [...], "links": [{"rel": "next-page", ...}], ...}`;
-- an empty or blank file, which holds no reviews.
+- an empty or blank file, which holds no reviews;
+- bytes that are not valid UTF-8, which become U+FFFD (the rest of the file still loads).
 
 Roles come from the vendor's keys, and a source's `fields` map overrides any of them with a
 dotted path into the review object; a `[key=value]` segment picks the first list element whose
@@ -77,8 +78,9 @@ def read(path: Path, source: SourceConfig, tz: ZoneInfo) -> Iterator[pd.DataFram
 def _records(path: Path) -> list[Any]:
     """The review records of a file: an array, or the `reviews` of an API page."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        # bytes that are not UTF-8 (latin-1 in a UTF-8 export) become U+FFFD instead of failing the file
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
         raise SourceError(f"{path}: cannot read file: {exc}") from None
     if not text.strip():
         return []

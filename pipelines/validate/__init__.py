@@ -69,8 +69,9 @@ def validate_batch(
         if o.check.severity != "critical" or o.success or not o.unexpected_index:
             continue
         rows = np.asarray(o.unexpected_index, dtype=np.intp)
-        for name, text in (("reason", _reason(o.check, parameters)), ("expectation", o.check.type),
-                           ("column", o.check.column or "")):
+        columns = _culprits(df, rows, o.check)
+        reason = np.char.add(columns.astype(str), f": {_reason(o.check, parameters)}").astype(object)
+        for name, text in (("reason", reason), ("expectation", o.check.type), ("column", columns)):
             found[name][rows] = np.where(bad[rows], found[name][rows] + "; " + text, text)
         bad[rows] = True
 
@@ -100,9 +101,23 @@ def _gx_frame(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
+def _culprits(df: pd.DataFrame, rows: np.ndarray, check: Check) -> np.ndarray:
+    """The column each failing row is quarantined for; for a check of several columns, the ones
+    whose value matched (looked up for the failing rows only, so it costs nothing on clean data)."""
+    names = check.kwargs.get("column_list")
+    if not names or "regex" not in check.kwargs:
+        return np.full(len(rows), check.column or "", dtype=object)
+    part = df.iloc[rows]
+    hits = [part[c].astype("string").str.contains(check.kwargs["regex"], regex=True, na=False).to_numpy(dtype=bool)
+            for c in names]
+    return np.array([",".join(c for c, h in zip(names, row, strict=True) if h) for row in zip(*hits, strict=True)],
+                    dtype=object)
+
+
 def _reason(check: Check, parameters: dict[str, Any]) -> str:
-    """`column: expectation`, plus the bounds for a between check, e.g. `nps: ..._between [0, 10]`."""
-    text = f"{check.column}: {check.type}"
+    """The expectation, plus the bounds for a between check, e.g. `..._between [0, 10]`; the
+    caller puts the column in front."""
+    text = check.type
     if "min_value" in check.kwargs or "max_value" in check.kwargs:
         low, high = (_value(check.kwargs.get(k), parameters) for k in ("min_value", "max_value"))
         text += f" [{low}, {high}]"

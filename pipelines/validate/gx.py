@@ -73,6 +73,8 @@ def load_suite(name: str) -> Suite:
     """The suite `expectations/<name>.json`, read once per process."""
     from great_expectations.core import ExpectationSuite
 
+    import pipelines.validate.custom  # noqa: F401 - registers the custom expectations the suites use
+
     if name not in suite_names():
         raise ValueError(f"unknown suite {name!r}; expected one of {', '.join(suite_names())}")
     path = EXPECTATIONS_DIR / f"{name}.json"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import runpy
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,9 @@ DAGS = ROOT / "dags"
 DAG_FILE = DAGS / "cx_nightly.py"
 BIN = Path(sys.executable).parent  # the venv's bin: `airflow` and `cx` live next to python
 DAY = date(2026, 3, 10)
-HEAVY = ("pandas", "great_expectations", "sqlalchemy", "duckdb", "pipelines")
+HEAVY = ("pandas", "great_expectations", "sqlalchemy", "duckdb")
+# the only project modules the DAG file may load at parse time: both import nothing heavy
+LIGHT = {"pipelines", "pipelines.airflow_support", "pipelines.timetable"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_tasks_and_dependencies(dag):
         "list_sources": set(),
         "start_run": set(),
         "load_source": {"list_sources", "start_run"},
-        "build_marts": {"load_source"},
+        "build_marts": {"load_source", "start_run"},
         "publish": {"build_marts"},
         "finish_run": {"list_sources", "start_run", "publish"},
     }
@@ -63,10 +64,15 @@ def test_tasks_and_dependencies(dag):
 
 
 def test_schedule_and_defaults(dag):
+    from pipelines.airflow_support import notify_failure
+    from pipelines.config import load_config
+    from pipelines.timetable import BusinessDayTimetable
+
     assert dag.dag_id == "cx_nightly"
-    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
-    assert dag.timetable.expression == "0 2 * * *"
-    assert str(dag.timetable.timezone) in ("Europe/London", "Timezone('Europe/London')")
+    assert isinstance(dag.timetable, BusinessDayTimetable)
+    assert dag.timetable.serialize() == {"timezone": "Europe/London", "hour": 2}
+    # the business-day boundary is the one the pipeline attributes items with
+    assert dag.timetable.timezone.name == load_config(ROOT / "config" / "sources.yml").timezone.key
     assert dag.max_active_runs == 1 and not dag.catchup
     assert {"cx"} <= set(dag.tags)
     assert dag.doc_md.strip().startswith("# CX nightly")
@@ -74,25 +80,28 @@ def test_schedule_and_defaults(dag):
         assert t.owner == "cx-data"
         assert t.retries >= 1 and t.retry_exponential_backoff > 0
         assert t.execution_timeout is not None
+        callbacks = t.on_failure_callback
+        assert notify_failure in (callbacks if isinstance(callbacks, list) else [callbacks])
+    outlets = {a.uri for a in dag.get_task("build_marts").outlets}
+    assert {"cx-warehouse://marts/kpi_daily", "cx-warehouse://marts/fct_feedback"} <= outlets
 
 
 @pytest.mark.parametrize(
     ("logical_date", "interval_start", "expected"),
     [
-        # scheduled or backfill runs: logical date = data interval start = 02:00 London on D
-        (datetime(2026, 3, 10, 2, tzinfo=UTC), datetime(2026, 3, 10, 2, tzinfo=UTC), "2026-03-10"),
-        (datetime(2026, 6, 10, 1, tzinfo=UTC), datetime(2026, 6, 10, 1, tzinfo=UTC), "2026-06-10"),  # BST
-        (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC), "2026-03-29"),  # clocks go forward
+        # scheduled or backfill runs: logical date = data interval start = London midnight on D
+        (datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC), "2026-03-10"),
+        (datetime(2026, 6, 9, 23, tzinfo=UTC), datetime(2026, 6, 9, 23, tzinfo=UTC), "2026-06-10"),  # BST
+        (datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UTC), "2026-03-29"),  # clocks go forward
         # `airflow dags test cx_nightly D`: logical date D at midnight UTC, interval inferred before it
-        (datetime(2026, 6, 10, tzinfo=UTC), datetime(2026, 6, 8, 1, tzinfo=UTC), "2026-06-10"),
-        # a manual run with logical date at London midnight in summer (23:00 UTC the day before)
-        (datetime(2026, 6, 9, 23, tzinfo=UTC), datetime(2026, 6, 8, 1, tzinfo=UTC), "2026-06-10"),
-        # a manual run without a logical date: the last complete interval
-        (None, datetime(2026, 6, 9, 1, tzinfo=UTC), "2026-06-09"),
+        (datetime(2026, 6, 10, tzinfo=UTC), datetime(2026, 6, 8, 23, tzinfo=UTC), "2026-06-10"),
+        # a manual run without a logical date: the last complete business day
+        (None, datetime(2026, 6, 8, 23, tzinfo=UTC), "2026-06-09"),
     ],
 )
 def test_business_day(logical_date, interval_start, expected):
-    business_day = runpy.run_path(str(DAG_FILE))["business_day"]
+    from pipelines.airflow_support import business_day
+
     day = business_day(logical_date, interval_start)
     assert type(day) is date and day.isoformat() == expected
 
@@ -138,7 +147,7 @@ def dag_module(monkeypatch):
                          get_task_states=lambda dag_id, run_ids: {run_ids[0]: dict(states)})
     context = {"ti": ti, "dag_run": SimpleNamespace(run_id="scheduled__x"), "logical_date": None,
                "data_interval_start": datetime(2026, 3, 10, 2, tzinfo=UTC)}
-    monkeypatch.setattr(module, "_pipeline", fake_pipeline)
+    monkeypatch.setattr(module, "pipeline", fake_pipeline)
     monkeypatch.setattr(module, "get_current_context", lambda: context)
     return SimpleNamespace(module=module, calls=calls, states=states)
 
@@ -174,8 +183,8 @@ def test_finish_run_records_failed_tasks_then_fails(dag_module):
 def test_parsing_imports_nothing_heavy():
     """Parse the DAG file in a fresh interpreter: it adds none of the heavy libraries.
 
-    Airflow itself (`import airflow.sdk` → airflow core settings) already loads SQLAlchemy, so the
-    check is on what the DAG file adds; pandas, GX and DuckDB must not be loaded at all.
+    `import airflow.sdk` already loads SQLAlchemy (Airflow's own settings), so the check is on what
+    the DAG file adds to it; pandas, GX and DuckDB must not be loaded at all.
     """
     script = textwrap.dedent(f"""
         import json, runpy, sys
@@ -191,7 +200,9 @@ def test_parsing_imports_nothing_heavy():
     added = {m.split(".")[0] for m in modules["added"]}
     assert not added & set(HEAVY), f"the DAG file imports {sorted(added & set(HEAVY))} at parse time"
     loaded = {m.split(".")[0] for m in modules["loaded"]}
-    assert not loaded & {"pandas", "great_expectations", "duckdb", "pipelines"}
+    assert not loaded & {"pandas", "great_expectations", "duckdb"}
+    project = {m for m in modules["loaded"] if m.split(".")[0] == "pipelines"}
+    assert project == LIGHT, f"the DAG file loads {sorted(project - LIGHT)} at parse time"
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path, log: Path, expect: int = 0, timeout: int = 300) -> str:
@@ -222,6 +233,7 @@ def airflow_env(tmp_path_factory) -> dict:
         "AIRFLOW_HOME": str(tmp / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "CX_HOME": str(tmp / "cx"),
         "CX_PII_KEY": "test-key",
     })
@@ -279,19 +291,60 @@ def test_a_failed_source_fails_the_run_but_not_the_marts(airflow_env):
     assert _query(tmp, "select status, message from ops.runs where business_date = ?", day) == [
         ("failed", "failed tasks: load_source[trustpilot]")]
     assert _query(tmp, "select count(*) from marts.fct_feedback where feedback_date = ?", day) == [(1,)]
-    assert (tmp / "cx" / "reports" / str(day) / f"cx_report_{day}.html").is_file()
+    report = (tmp / "cx" / "reports" / str(day) / f"cx_report_{day}.html").read_text()
+    assert re.search(r"trustpilot\W[^\n]{0,60}failed", report), "the report must name the stale source"
 
 
 @pytest.mark.airflow
 def test_backfill_covers_from_date_to_date(airflow_env):
-    """`backfill create --from-date D1 --to-date D2T12:00` plans one run per business day D1..D2.
+    """`backfill create --from-date D1 --to-date D2` plans one run per business day D1..D2.
 
     Across the clocks going forward (29 March 2026); needs the DAG serialized, which `dags test` does.
     """
     env, tmp = airflow_env["env"], airflow_env["tmp"]
     _run([str(BIN / "airflow"), "dags", "reserialize"], env, tmp, tmp / "reserialize.log")
     out = _run([str(BIN / "airflow"), "backfill", "create", "--dag-id", "cx_nightly", "--from-date", "2026-03-27",
-                "--to-date", "2026-03-31T12:00", "--dry-run"], env, tmp, tmp / "backfill.log")
-    business_day = runpy.run_path(str(DAG_FILE))["business_day"]
+                "--to-date", "2026-03-31", "--dry-run"], env, tmp, tmp / "backfill.log")
+    from pipelines.airflow_support import business_day
+
     logical = [datetime.fromisoformat(m) for m in re.findall(r"^\| (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00)", out, re.M)]
     assert [business_day(d, d).isoformat() for d in logical] == [f"2026-03-{d}" for d in range(27, 32)]
+
+
+def _failed_load_context() -> dict:
+    from types import SimpleNamespace
+
+    ti = SimpleNamespace(dag_id="cx_nightly", task_id="load_source", map_index=1, rendered_map_index="x",
+                         try_number=3)
+    return {"ti": ti, "dag_run": SimpleNamespace(run_id="scheduled__2026-03-11T02:00:00+00:00"),
+            "run_id": "scheduled__2026-03-11T02:00:00+00:00", "exception": ValueError("x.jsonl: unreadable")}
+
+
+def test_failure_notifier_logs_and_emails_the_ops_address(smtp_connection, caplog, monkeypatch):
+    import email
+    import email.policy
+
+    from pipelines.airflow_support import notify_failure
+
+    monkeypatch.setenv("CX_OPS_EMAIL", "ops@example.com")
+    with caplog.at_level("ERROR", logger="pipelines.airflow_support"):
+        notify_failure(_failed_load_context())
+    assert caplog.messages == ["CX pipeline task failure: cx_nightly.load_source[x] failed in run "
+                               "scheduled__2026-03-11T02:00:00+00:00 (try 3): ValueError: x.jsonl: unreadable"]
+    (envelope,) = smtp_connection.envelopes
+    assert envelope.rcpt_tos == ["ops@example.com"]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["Subject"] == "[CX Pipeline] cx_nightly.load_source failed (scheduled__2026-03-11T02:00:00+00:00)"
+    assert "x.jsonl: unreadable" in message.get_body(("html",)).get_content()
+
+
+def test_an_alert_that_cannot_be_sent_does_not_raise(caplog, monkeypatch):
+    from pipelines.airflow_support import notify_failure
+
+    # a closed port: the SMTP connection is refused
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": 9, "extra": {"disable_ssl": True, "disable_tls": True,
+                                                                       "timeout": 2, "retry_limit": 0}}))
+    with caplog.at_level("WARNING", logger="pipelines.airflow_support"):
+        notify_failure(_failed_load_context())
+    assert any(m.startswith("failure alert not sent: ") for m in caplog.messages)

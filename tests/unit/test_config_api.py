@@ -60,6 +60,8 @@ def test_defaults_and_a_full_pull(tmp_path):
         ("{business_unit: 5f1e, language: en}", "{language: en}",
          ":6: sources.0.url: placeholder {business_unit} has no value in 'params'"),
         ("language: en}", "language: [en, de]}", ":7: sources.0.params.language: expected a text or number value"),
+        ("language: en}", "language: en, access_token: abc}",
+         ":7: sources.0.params.access_token: looks like a credential"),
         ("type: bearer", "type: oauth", ":8: sources.0.auth.type: expected one of bearer, basic, api_key"),
         ("token_env: TRUSTPILOT_TOKEN", "token: abc123",
          ":8: sources.0.auth.token: unknown key for auth type bearer; secrets come from the environment"),

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from pipelines.enrich.pii import hash_ids, redact
-from pipelines.enrich.sentiment import Scorer, label
+from pipelines.enrich.sentiment import get_model, label
 from pipelines.enrich.stage import _names
 
 
@@ -37,12 +37,9 @@ def test_brand_names_as_words_handles_and_hashtags():
 
 
 def test_domain_lexicon_turns_service_complaints_negative():
-    scorer = Scorer()
     plain = "My order never arrived and I was on hold for an hour."
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    assert SentimentIntensityAnalyzer().polarity_scores(plain)["compound"] > -0.05  # VADER alone misses it
-    assert scorer.score_one(plain) <= -0.05
+    assert get_model("vader").score([plain])[0] > -0.05  # VADER alone misses it
+    assert get_model("cx_vader").score([plain])[0] <= -0.05
 
 
 def test_labels_use_vader_thresholds():

@@ -442,6 +442,8 @@ def analytic_engine(settings: Settings):
         ])
         conn.execute(sa.text("insert into marts.anomalies values (:d, 'net_sentiment', 'source', 'trustpilot', "
                              "-40.0, 10.0, 12.0, -4.17)"), {"d": DAY - timedelta(days=1)})
+        conn.execute(sa.text("insert into marts.anomalies values (:d, 'volume', 'all', 'all', 420, 200, 50, 4.4)"),
+                     {"d": DAY})
         conn.execute(sa.text("insert into marts.customers_at_risk values (:d, :h, 'trustpilot', 'tp:r1', :at, :t, "
                              ":u, '1-2 star review, no reply')"), [
             {"d": DAY, "h": "abc123def456789", "at": TS, "t": "Call me on +44 20 7946 0958 <b>now</b>",
@@ -502,7 +504,10 @@ def test_themes_are_ranked_by_impact_with_their_intervals(analytic_context: dict
 
 
 def test_anomalies_come_with_the_verbatims_that_drive_them(analytic_context: dict) -> None:
-    (anomaly,) = analytic_context["anomalies"]
+    volume, anomaly = analytic_context["anomalies"]  # newest first
+    assert (volume["metric"], volume["segment"], volume["value"], volume["baseline"], volume["direction"]) == (
+        "Volume", "all feedback", "420 items", "200 items ± 150 items", "above")
+    assert volume["verbatims"][0]["text"] == "Leeds store queue was awful"  # the day's most negative item
     assert (anomaly["date"], anomaly["metric"], anomaly["segment"], anomaly["value"], anomaly["baseline"],
             anomaly["direction"]) == ("2026-01-14", "Net sentiment", "source trustpilot", "-40.0", "10.0 ± 36.0",
                                       "below")

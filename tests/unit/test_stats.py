@@ -88,3 +88,25 @@ def test_compute_metrics_names_values_and_counts():
 
 def test_compute_metrics_empty():
     assert compute_metrics(_stats([])).empty
+
+
+def test_compute_metrics_all_promoters_and_single_response():
+    d = pd.Timestamp("2026-03-02").date()
+    stats = _stats([
+        # three promoters (10, 9, 10): P 3, D 0, n 3
+        (d, 1, "theme", "billing", "nps", 3, 3, 0, 0, 0, 0, 29.0, 281.0),
+        # one response, CSAT 2: top-2-box 0 of 1, mean 2 with no interval (n < 2)
+        (d, 1, "theme", "billing", "csat", 1, 0, 0, 0, 0, 0, 2.0, 4.0),
+    ])
+    rows = compute_metrics(stats).set_index("metric")
+    # NPS 100·(3 − 0)/3 = 100; variance p + d − (p − d)² = 1 + 0 − 1 = 0: interval [100, 100]
+    assert tuple(rows.loc["nps", ["value", "ci_low", "ci_high"]]) == (100.0, 100.0, 100.0)
+    # promoter share 3 of 3, Wilson: denom 1 + z²/3 = 2.280486, centre (1 + z²/6)/denom = 0.719251,
+    # half-width z·√(z²/36)/denom = 0.280749 -> [43.8503, 100]
+    assert rows.loc["promoter_share", "value"] == 100.0
+    assert rows.loc["promoter_share", "ci_low"] == pytest.approx(43.8503, abs=1e-3)
+    assert rows.loc["promoter_share", "ci_high"] == pytest.approx(100.0)
+    assert rows.loc["detractor_share", "value"] == 0.0 and rows.loc["detractor_share", "ci_low"] == pytest.approx(0)
+    assert rows.loc["csat", "value"] == 0.0 and rows.loc["csat", "sample_size"] == 1
+    assert rows.loc["csat_mean", "value"] == 2.0 and math.isnan(rows.loc["csat_mean", "ci_low"])
+    assert set(rows.segment_type) == {"theme"}

@@ -155,7 +155,9 @@ def test_results_have_one_entry_per_expectation_in_suite_order() -> None:
         (e["type"], e["meta"]["severity"]) for e in suite["expectations"]
     ]
     kwargs = [e["kwargs"] for e in suite["expectations"]]
-    assert [r["column"] for r in v.results] == [k.get("column") or f"{k['column_A']},{k['column_B']}" for k in kwargs]
+    assert [r["column"] for r in v.results] == [
+        k.get("column") or ",".join(k.get("column_list") or [k["column_A"], k["column_B"]]) for k in kwargs
+    ]
 
 
 def test_missing_required_column_raises_naming_source_and_column() -> None:
@@ -198,3 +200,42 @@ def test_empty_batch() -> None:
     v = run(batch("review", n=0), "review")
     assert v.good.empty and v.quarantined.empty
     assert all(r["success"] and r["element_count"] == 0 for r in v.results)
+
+
+@pytest.mark.parametrize(
+    ("family", "change", "reason"),
+    [
+        ("survey", {"comment": "bell\x07"}, "comment: expect_multicolumn_values_to_not_match_regex"),
+        ("review", {"body": "nul\x00 here", "title": "esc\x1b[31m"},
+         "title,body: expect_multicolumn_values_to_not_match_regex"),
+        ("mention", {"mention_id": "17\x00"}, "mention_id: expect_multicolumn_values_to_not_match_regex"),
+        ("mention", {"text": "x" * 100_001}, "text: expect_column_value_lengths_to_be_between [None, 100000]"),
+    ],
+)
+def test_control_characters_and_huge_text_are_quarantined_naming_the_column(family, change, reason) -> None:
+    v = run(batch(family, l2=change), family)
+    assert lines(v.quarantined) == [2]
+    assert v.quarantined["reason"].tolist() == [reason]
+    assert v.quarantined["column"].tolist() == [reason.split(":")[0]]
+
+
+def test_tabs_and_line_breaks_are_not_control_characters_here() -> None:
+    v = run(batch("survey", l1={"comment": "line one\r\n\tline two"}), "survey")
+    assert v.quarantined.empty
+
+
+def test_formula_text_and_edits_before_creation_are_warnings() -> None:
+    v = run(batch("review", l1={"body": "=cmd|' /C calc'!A0"}, l2={"body": "-1 would not recommend"},
+                  l3={"updated_at": "2024-05-01T08:00:00Z"}), "review")
+    assert v.quarantined.empty
+    formula = [r for r in v.results if r["expectation"] == "expect_column_values_to_not_match_regex"
+               and r["column"] == "body"]
+    assert [(r["success"], r["unexpected_count"]) for r in formula] == [(False, 1)]
+    pair = result(v, "expect_column_pair_values_a_to_be_greater_than_b", "updated_at,created_at")
+    assert (pair["success"], pair["unexpected_count"]) == (False, 1)
+
+
+def test_survey_channel_outside_the_known_set_is_a_warning() -> None:
+    v = run(batch("survey", l1={"channel": "carrier pigeon"}, l2={"channel": "email"}), "survey")
+    assert v.quarantined.empty
+    assert result(v, "expect_column_values_to_be_in_set", "channel")["unexpected_count"] == 1

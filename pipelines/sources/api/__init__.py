@@ -6,13 +6,14 @@ to canonical records through the source's format:
 
 - a format module may define `read_page(page, source, tz) -> Iterator[DataFrame]` (`page` is a
   `paging.Page`) to map vendor records directly;
-- otherwise the page goes through the format's file parser, written as the vendor's own
-  response body (`json` layout) or as one item per line (`jsonl` layout), so any format that reads
-  the vendor's API shape from files reads it from the API too.
+- otherwise pages go through the format's file parser, written in the vendor's own response shape
+  (`json` layout: the pages' items in one body) or as one item per line (`jsonl` layout), so any
+  format that reads the vendor's API shape from files reads it from the API too.
 
 Rows carry the page URL in `_file` and the item's position in the page in `_line`. Rows created at
 or after the window's end are left for a later pull; rows wholly older than its start (created and
-last updated) are dropped, and paging stops at the first page with nothing newer than the start.
+last updated) are dropped, and paging stops at the first page whose items are all older than the
+start (by the vendor's own timestamps, `Paging.item_time`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from importlib import import_module
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from pipelines.config import SourceConfig
@@ -36,6 +38,7 @@ from pipelines.sources.api.paging import PAGING, Page, Paging, Request, Window
 from pipelines.sources.base import TIME_COLUMN
 
 CLOCK_MARGIN = timedelta(seconds=10)
+CHUNK_ITEMS = 5_000
 
 
 @dataclass
@@ -76,16 +79,19 @@ def pull(source: SourceConfig, window: Window, tz: ZoneInfo, now: datetime | Non
     page_size = source.page_size or paging.default_page_size
     # never ask for the future: X rejects an end_time less than 10 s old, and vendors index late
     window = Window(window.since, min(window.until, (now or datetime.now(UTC)) - CLOCK_MARGIN))
-    out = Pull(cursor_at=window.until if source.overlap is not None else None)
+    fetched: list[Page] = []
     with ApiClient(source.name, url, source.auth, Budget(source.budget_seconds),
                    timeout_seconds=source.timeout_seconds) as client:
         for page in pages(client, paging, paging.first(url, window, page_size, params)):
-            out.pages.append(page.url)
-            frames = list(map_page(page, source, tz, paging.layout))
-            out.batches.extend(kept for f in frames if len(kept := _in_window(f, source.family, window)))
-            newest = _newest(frames, source.family)
-            if window.since is not None and newest is not None and newest < window.since:
+            fetched.append(page)
+            times = [t for t in map(paging.item_time, page.items) if t is not None]
+            if window.since is not None and times and max(times) < window.since:
                 break  # newest first: every later page is older still
+    out = Pull(pages=[p.url for p in fetched], cursor_at=window.until if source.overlap is not None else None)
+    for frame in map_pages(fetched, source, tz, paging):
+        kept = _in_window(frame, source.family, window)
+        if len(kept):
+            out.batches.append(kept)
     return out
 
 
@@ -99,31 +105,58 @@ def pages(client: ApiClient, paging: Paging, request: Request | None) -> Iterato
                               "stopping instead of looping")
         seen.add(key)
         shown, body = client.get_json(request.url, request.params)
-        page = Page(len(seen), shown, body, paging.items(body))
+        try:
+            page = Page(len(seen), shown, body, paging.items(body))
+        except ValueError as exc:
+            raise SourceError(f"{client.source}: GET {shown}: unexpected response: {exc}") from None
         yield page
         request = paging.next(page, request)
 
 
-def map_page(page: Page, source: SourceConfig, tz: ZoneInfo, layout: str) -> Iterator[pd.DataFrame]:
-    """Canonical batches of one page, through the format's `read_page` or its file parser."""
+def map_pages(fetched: list[Page], source: SourceConfig, tz: ZoneInfo, paging: Paging) -> Iterator[pd.DataFrame]:
+    """Canonical batches of the pages, through the format's `read_page` (per page) or its file parser.
+
+    The file parser reads up to CHUNK_ITEMS items at once (its fixed cost per call would otherwise
+    dominate pages of 100); each row then gets back its page URL and position in the page.
+    """
     module = import_module(f"pipelines.sources.{FORMATS[source.format]}")
     read_page = getattr(module, "read_page", None)
     if read_page is not None:
-        yield from read_page(page, source, tz)
+        for page in fetched:
+            yield from read_page(page, source, tz)
         return
-    if layout == "jsonl":
-        text = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in page.items)
+    chunk: list[Page] = []
+    for page in fetched:
+        if chunk and sum(len(p.items) for p in chunk) + len(page.items) > CHUNK_ITEMS:
+            yield from _parse_chunk(chunk, source, tz, paging)
+            chunk = []
+        chunk.append(page)
+    if chunk:
+        yield from _parse_chunk(chunk, source, tz, paging)
+
+
+def _parse_chunk(chunk: list[Page], source: SourceConfig, tz: ZoneInfo, paging: Paging) -> Iterator[pd.DataFrame]:
+    """Pages written as one file in the vendor's shape, parsed, and each row traced to its page."""
+    urls = np.array([p.url for p in chunk for _ in p.items], dtype=object)
+    positions = np.array([i for p in chunk for i in range(1, len(p.items) + 1)], dtype="int64")
+    if paging.layout == "jsonl":
+        text = "".join(json.dumps(item, ensure_ascii=False) + "\n" for p in chunk for item in p.items)
     else:
-        text = json.dumps(page.body, ensure_ascii=False)
-    with tempfile.TemporaryDirectory(prefix="cx-page-") as tmp:
-        path = Path(tmp) / f"page-{page.number}.{layout}"
+        text = json.dumps(paging.combine([p.body for p in chunk]), ensure_ascii=False)
+    label = chunk[0].url if len(chunk) == 1 else f"{chunk[0].url} … {chunk[-1].url}"
+    with tempfile.TemporaryDirectory(prefix="cx-pages-") as tmp:
+        path = Path(tmp) / f"pages.{paging.layout}"
         path.write_text(text, encoding="utf-8")
         try:
             for batch in get_parser(source.format)(path, source, tz):
-                batch["_file"] = pd.array([page.url] * len(batch), dtype="string")
+                index = batch["_line"].astype("int64").to_numpy() - 1
+                if len(index) and (index.min() < 0 or index.max() >= len(urls)):
+                    raise SourceError(f"{path}: the parser numbered records beyond the {len(urls)} items fetched")
+                batch["_file"] = pd.array(urls[index], dtype="string")
+                batch["_line"] = pd.array(positions[index], dtype="Int64")
                 yield batch
-        except SourceError as exc:  # name the page, not the scratch file
-            raise SourceError(f"{source.name}: {str(exc).replace(str(path), page.url)}") from None
+        except SourceError as exc:  # name the pages, not the scratch file
+            raise SourceError(f"{source.name}: {str(exc).replace(str(path), label)}") from None
 
 
 def _versions(frame: pd.DataFrame, family: str) -> pd.Series:
@@ -132,11 +165,6 @@ def _versions(frame: pd.DataFrame, family: str) -> pd.Series:
     if "updated_at" in frame.columns:
         return pd.concat([created, frame["updated_at"]], axis=1).max(axis=1)
     return created
-
-
-def _newest(frames: list[pd.DataFrame], family: str) -> pd.Timestamp | None:
-    values = [v for f in frames if len(f) and pd.notna(v := _versions(f, family).max())]
-    return max(values) if values else None
 
 
 def _in_window(frame: pd.DataFrame, family: str, window: Window) -> pd.DataFrame:

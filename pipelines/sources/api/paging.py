@@ -16,10 +16,12 @@ page older than the window (see `pipelines.sources.api.pull`).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,19 @@ def _get(body: Any, *keys: str) -> Any:
     return body
 
 
+def _time(value: Any, zone: ZoneInfo | None = None) -> datetime | None:
+    """A vendor timestamp (ISO 8601 text or unix seconds) as an aware datetime; None if unreadable."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone or UTC)
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -69,6 +84,8 @@ class Paging:
     max_page_size: int = 100
     default_page_size: int = 100
     layout: str = "json"  # how a page is written for the format's file parser: json (the body) | jsonl (items)
+    items_path: tuple[str, ...] = ("reviews",)
+    time_path: tuple[str, ...] = ("createdAt",)
 
     def first(self, url: str, window: Window, page_size: int, params: dict[str, Any]) -> Request:
         return Request(url, {**self.window_params(window), **self.size_params(page_size), **params})
@@ -80,7 +97,26 @@ class Paging:
         return {}
 
     def items(self, body: Any) -> list[Any]:
-        raise NotImplementedError
+        """The page's items; absent means none (Google omits empty lists), any other shape is an error."""
+        found = _get(body, *self.items_path)
+        if found is None or isinstance(found, list):
+            return found or []
+        raise ValueError(f"'{'.'.join(self.items_path)}' is a {type(found).__name__}, not a list of items")
+
+    def item_time(self, item: Any) -> datetime | None:
+        """The item's latest time (created, or edited when the vendor says), to stop paging early."""
+        return _time(_get(item, *self.time_path))
+
+    def combine(self, bodies: list[Any]) -> Any:
+        """One body holding the items of several pages, shaped like the first (json layout)."""
+        merged = copy.copy(bodies[0]) if isinstance(bodies[0], dict) else {}
+        node = merged
+        for key in self.items_path[:-1]:
+            child = dict(node.get(key) or {})
+            node[key] = child
+            node = child
+        node[self.items_path[-1]] = [item for body in bodies for item in self.items(body)]
+        return merged
 
     def next(self, page: Page, request: Request) -> Request | None:
         raise NotImplementedError
@@ -89,15 +125,16 @@ class Paging:
 class TrustpilotPaging(Paging):
     """`page`/`perPage` with a `links` array; the `next-page` link is followed as given."""
 
+    def item_time(self, item: Any) -> datetime | None:
+        times = [t for t in (_time(_get(item, "createdAt")), _time(_get(item, "updatedAt"))) if t]
+        return max(times) if times else None
+
     def window_params(self, window: Window) -> dict[str, Any]:
         out = {"endDateTime": _iso(window.until), "orderBy": "createdat.desc"}
         return {**out, "startDateTime": _iso(window.since)} if window.since else out
 
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"perPage": page_size, "page": 1}
-
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "reviews"))
 
     def next(self, page: Page, request: Request) -> Request | None:
         for link in _list(_get(page.body, "links")):
@@ -108,6 +145,9 @@ class TrustpilotPaging(Paging):
 
 class XPaging(Paging):
     """X API v2 search: `max_results` 10–100, `meta.next_token` sent back as `next_token`."""
+
+    items_path = ("data",)
+    time_path = ("created_at",)
 
     layout = "jsonl"
     TWEET_FIELDS = ("created_at,author_id,lang,conversation_id,in_reply_to_user_id,referenced_tweets,"
@@ -120,9 +160,6 @@ class XPaging(Paging):
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"max_results": max(10, page_size)}
 
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "data"))
-
     def next(self, page: Page, request: Request) -> Request | None:
         token = _get(page.body, "meta", "next_token")
         return Request(request.url, {**request.params, "next_token": token}) if token else None
@@ -131,13 +168,13 @@ class XPaging(Paging):
 class RedditPaging(Paging):
     """A Listing `{kind: Listing, data: {children, after}}`; `after` is the next page's cursor."""
 
+    items_path = ("data", "children")
+    time_path = ("data", "created_utc")
+
     layout = "jsonl"
 
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"limit": page_size, "raw_json": 1}
-
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "data", "children"))
 
     def next(self, page: Page, request: Request) -> Request | None:
         after = _get(page.body, "data", "after")
@@ -146,6 +183,9 @@ class RedditPaging(Paging):
 
 class TypeformPaging(Paging):
     """Responses API: `page_size` ≤ 1000, newest first; `before` = the last item's token."""
+
+    items_path = ("items",)
+    time_path = ("submitted_at",)
 
     max_page_size = 1000
     default_page_size = 1000
@@ -157,9 +197,6 @@ class TypeformPaging(Paging):
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"page_size": page_size}
 
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "items"))
-
     def next(self, page: Page, request: Request) -> Request | None:
         more = (_get(page.body, "page_count") or 0) > 1
         token = _get(page.items[-1], "token") if page.items else None
@@ -169,14 +206,17 @@ class TypeformPaging(Paging):
 class YelpPaging(Paging):
     """Fusion reviews: `limit` ≤ 50 and `offset`, until `total` is reached."""
 
+    time_path = ("time_created",)
+    ZONE = ZoneInfo("America/Los_Angeles")  # Fusion's time_created is Pacific time without an offset
+
+    def item_time(self, item: Any) -> datetime | None:
+        return _time(_get(item, *self.time_path), self.ZONE)
+
     max_page_size = 50
     default_page_size = 50
 
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"limit": page_size, "offset": 0, "sort_by": "newest"}
-
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "reviews"))
 
     def next(self, page: Page, request: Request) -> Request | None:
         offset = int(request.params.get("offset", 0)) + len(page.items)
@@ -189,14 +229,13 @@ class YelpPaging(Paging):
 class GoogleBusinessPaging(Paging):
     """Business Profile reviews: `pageSize` ≤ 50, `nextPageToken` → `pageToken`."""
 
+    time_path = ("updateTime",)
+
     max_page_size = 50
     default_page_size = 50
 
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"pageSize": page_size, "orderBy": "updateTime desc"}
-
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "reviews"))
 
     def next(self, page: Page, request: Request) -> Request | None:
         token = _get(page.body, "nextPageToken")
@@ -206,14 +245,19 @@ class GoogleBusinessPaging(Paging):
 class AppStorePaging(Paging):
     """App Store Connect `customerReviews`: `limit` ≤ 200, `links.next` is the next page's URL."""
 
+    items_path = ("data",)
+    time_path = ("attributes", "createdDate")
+
+    def combine(self, bodies: list[Any]) -> Any:
+        merged = super().combine(bodies)
+        included = [x for body in bodies for x in _list(_get(body, "included"))]
+        return {**merged, "included": included} if included else merged
+
     max_page_size = 200
     default_page_size = 200
 
     def size_params(self, page_size: int) -> dict[str, Any]:
         return {"limit": page_size, "sort": "-createdDate"}
-
-    def items(self, body: Any) -> list[Any]:
-        return _list(_get(body, "data"))
 
     def next(self, page: Page, request: Request) -> Request | None:
         href = _get(page.body, "links", "next")
