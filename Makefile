@@ -38,12 +38,12 @@ test: install chromium
 
 # speed targets, each a ratio against a reference measured in the same run (benchmarks/)
 bench: install
-	$(BIN)/python benchmarks/backfill.py
 	$(BIN)/python benchmarks/themes_speed.py
 	$(BIN)/python benchmarks/api_pull.py
 	$(BIN)/python benchmarks/sentiment_eval.py
 	$(BIN)/python benchmarks/sentiment_speed.py
 	$(BIN)/python benchmarks/dag_parse.py
+	$(BIN)/python benchmarks/backfill.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ def pause_point(name: str, home: Path) -> None:
     """Block here for good when CX_PAUSE_AT names this point (see the module docstring)."""
     if os.environ.get("CX_PAUSE_AT") != name:
         return
+    home.mkdir(parents=True, exist_ok=True)
     (home / f"paused-{name}").write_text(str(os.getpid()))
     while True:
         time.sleep(60)

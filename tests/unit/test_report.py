@@ -25,6 +25,7 @@ from pipelines.report import (
     write_report,
 )
 from pipelines.warehouse.db import make_engine, migrate
+from tests.dimensions import add_dimension_members
 
 DAY = date(2026, 1, 15)
 XSS = "Loved it <script>alert(1)</script> and <img src=x onerror=alert(1)> too"
@@ -422,6 +423,7 @@ def analytic_engine(settings: Settings):
     engine = make_engine(settings.warehouse_url)
     migrate(engine)
     with engine.begin() as conn:
+        add_dimension_members(conn, ANALYTIC_FEEDBACK)
         conn.execute(sa.text(
             "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
             "sentiment_score, sentiment_label, rating, nps, pyramid_level, location) values (:feedback_id, "
