@@ -37,7 +37,7 @@ test: install chromium
 	$(BIN)/python -m pytest
 
 # speed targets, each a ratio against a reference measured in the same run (benchmarks/)
-bench: install
+bench: install bench-validate
 	$(BIN)/python benchmarks/themes_speed.py
 	$(BIN)/python benchmarks/api_pull.py
 	$(BIN)/python benchmarks/sentiment_eval.py
@@ -47,9 +47,6 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-
-# speed targets, checked by scripts in benchmarks/ (each line its own target)
-bench: bench-validate
 
 bench-validate: install
 	$(BIN)/python benchmarks/validate_speed.py
