@@ -142,7 +142,8 @@ def run(
 def backfill(
     start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")],
-    force: Annotated[bool, typer.Option("--force", help="Also redo days that already succeeded.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Also redo days that already succeeded, rereading their files.")] = False,
     deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Email each day's report.")] = False,
     chunk_days: Annotated[int, typer.Option("--chunk-days", min=1,
                                             help="Days loaded before each build of the marts.")] = 30,

@@ -153,13 +153,13 @@ class Pipeline:
         local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.config.timezone)
         return pd.Timestamp(local).tz_convert("UTC")
 
-    def load_source(self, day: date, source: SourceConfig, run_id: str) -> SourceResult:
+    def load_source(self, day: date, source: SourceConfig, run_id: str, reread: bool = False) -> SourceResult:
         """Extract, validate and load one source's files or API pages for `day` in a single transaction.
 
         A SourceError (unreadable file, missing required column, a critical table-level check, an
         API pull that failed or ran out of budget) rolls the source back and is recorded as a failed
         source; the other sources are unaffected. An API source's cursor moves in the same
-        transaction as its rows.
+        transaction as its rows. `reread` (a forced backfill) reloads files the ledger would skip.
         """
         from pipelines.quality.day import missing_delivery, trailing_volumes
 
@@ -181,7 +181,7 @@ class Pipeline:
         drift: dict[Path, list[Drift]] = {}
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, extract, drift)
+                result = self._load_files(conn, day, source, run_id, extract, drift, reread)
                 if extract.cursor_at is not None:
                     save_cursor(conn, source.name, extract.cursor_at, run_id)
         except SourceError as exc:
@@ -207,7 +207,7 @@ class Pipeline:
 
     def _file_batches(
         self, conn: sa.Connection, source: SourceConfig, run_id: str, files: list[Path], raw_table: str,
-        drift: dict[Path, list[Drift]], unchanged: list[str], tally: Tally,
+        drift: dict[Path, list[Drift]], unchanged: list[str], tally: Tally, reread: bool = False,
     ) -> Iterator[pd.DataFrame]:
         """The batches of each landing file the file ledger says to read (see `sources/ledger.py`).
 
@@ -217,7 +217,7 @@ class Pipeline:
         """
         parse = get_parser(source.format)
         for path in files:
-            found = ledger.check(conn, source.name, path)
+            found = ledger.check(conn, source.name, path, reread)
             if found.action in ("skip", "duplicate"):
                 why = "already loaded" if found.action == "skip" else f"same content as {found.duplicate_of}"
                 unchanged.append(f"{path.name}: {why}")
@@ -236,7 +236,7 @@ class Pipeline:
 
     def _load_files(
         self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract,
-        drift: dict[Path, list[Drift]],
+        drift: dict[Path, list[Drift]], reread: bool = False,
     ) -> SourceResult:
         from pipelines.quality.accounting import record_accounting
         from pipelines.quality.day import SourceDay, trailing_volumes
@@ -249,7 +249,8 @@ class Pipeline:
         unchanged: list[str] = []
         tally = Tally()
         if extract.files:
-            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged, tally)
+            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged, tally,
+                                         reread)
         else:  # API pages: a reload replaces the rows of the same page URLs
             conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
             conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files",
@@ -441,11 +442,11 @@ class Pipeline:
         return StatusReport(rows, failures)
 
     def _load_all(self, day: date, sources: Iterable[SourceConfig], run_id: str,
-                  progress: Progress | None) -> list[SourceResult]:
+                  progress: Progress | None, reread: bool = False) -> list[SourceResult]:
         results = []
         for source in sources:
             _note(progress, f"load {source.name}")
-            results.append(self.load_source(day, source, run_id))
+            results.append(self.load_source(day, source, run_id, reread))
         return results
 
 

@@ -8,8 +8,9 @@ ledger decides what to do with it:
   recorded and its rows counted as duplicates (as many as the file it repeats held), never
   loaded twice;
 - `reload`: this path was loaded before with other content (the vendor re-sent a corrected
-  export): the rows the old content left in raw, quarantine and staging are removed, their
-  dates marked for a mart rebuild, and the new content loads in their place;
+  export), or with the same content when a forced backfill asks to reread it: the rows the old
+  content left in raw, quarantine and staging are removed, their dates marked for a mart
+  rebuild, and the new content loads in their place;
 - `load`: a file never seen.
 
 All of it runs inside the source's load transaction, so a failed load leaves the ledger as it was.
@@ -48,14 +49,15 @@ def digest(path: Path) -> tuple[int, str]:
     return path.stat().st_size, checksum
 
 
-def check(conn: sa.Connection, source: str, path: Path) -> FileCheck:
-    """Decide whether `path` is loaded, reloaded, skipped or recorded as a duplicate."""
+def check(conn: sa.Connection, source: str, path: Path, reread: bool = False) -> FileCheck:
+    """Decide whether `path` is loaded, reloaded, skipped or recorded as a duplicate; with `reread`
+    an unchanged path is reloaded (replaced, never added twice) instead of skipped."""
     size, checksum = digest(path)
     same_path = conn.execute(
         sa.text("select checksum from ops.file_ledger where source = :source and path = :path"),
         {"source": source, "path": str(path)}).scalar_one_or_none()
     if same_path == checksum:
-        return FileCheck("skip", size, checksum)
+        return FileCheck("reload" if reread else "skip", size, checksum)
     other = conn.execute(
         sa.text("select path, rows from ops.file_ledger where source = :source and checksum = :checksum "
                 "and status = 'loaded' and path <> :path order by path limit 1"),

@@ -6,7 +6,8 @@ backfill does per chunk is the expensive part: rebuilding the marts and KPIs for
 Cost therefore grows with the rows loaded, not with days × history.
 
 Resumable: a day is marked successful only once its chunk's marts are built; days already
-successful are skipped unless forced. An interrupted backfill keeps every committed load and its
+successful are skipped unless forced; a forced day rereads its files (the file ledger replaces
+their rows rather than skipping them). An interrupted backfill keeps every committed load and its
 dirty dates, so the next one reloads at most one chunk and rebuilds whatever is pending.
 """
 
@@ -93,7 +94,7 @@ def run_backfill(
         for day in chunk:
             run_id = pipeline.start_run(day)
             try:
-                loaded = pipeline._load_all(day, pipeline.config.sources, run_id, None)
+                loaded = pipeline._load_all(day, pipeline.config.sources, run_id, None, reread=force)
             except Exception as exc:
                 pipeline.finish_run(run_id, "failed", str(exc))
                 raise

@@ -1,31 +1,34 @@
 -- grain: one row per (kpi_date, window_days, segment_type, segment_value, stat) for the kpi
 -- dates in tmp_kpi_dates: the additive sufficient statistics (n, counts k1..k5, sums s1, s2)
 -- from which pipelines/kpis/stats.py computes every metric and interval of KPIS.md.
+-- s1 and s2 are exact decimals: a float sum depends on the order the engine adds rows in (parallel
+-- aggregation), so reruns over the same facts gave intervals differing in the last bit.
 with obs as (
     select feedback_id, feedback_date, source, 'survey' as family, product, location, journey_stage, touchpoint,
         'nps' as stat, 1 as n,
         case when nps >= 9 then 1 else 0 end as k1, case when nps <= 6 then 1 else 0 end as k2,
-        0 as k3, 0 as k4, 0 as k5, nps as s1, nps * nps as s2
+        0 as k3, 0 as k4, 0 as k5, cast(nps as decimal(38, 12)) as s1, cast(nps * nps as decimal(38, 12)) as s2
     from marts.fct_survey_response
     where nps is not null and feedback_date between :min_date and :max_date
     union all
     select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
-        'csat', 1, case when csat >= 4 then 1 else 0 end, 0, 0, 0, 0, csat, csat * csat
+        'csat', 1, case when csat >= 4 then 1 else 0 end, 0, 0, 0, 0, cast(csat as decimal(38, 12)), cast(csat * csat as decimal(38, 12))
     from marts.fct_survey_response
     where csat is not null and feedback_date between :min_date and :max_date
     union all
     select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
-        'ces', 1, case when ces >= 5 then 1 else 0 end, 0, 0, 0, 0, ces, ces * ces
+        'ces', 1, case when ces >= 5 then 1 else 0 end, 0, 0, 0, 0, cast(ces as decimal(38, 12)), cast(ces * ces as decimal(38, 12))
     from marts.fct_survey_response
     where ces is not null and feedback_date between :min_date and :max_date
     union all
     select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
-        'response', 1, 0, 0, 0, 0, 0, 0, 0
+        'response', 1, 0, 0, 0, 0, 0, cast(0 as decimal(38, 12)), cast(0 as decimal(38, 12))
     from marts.fct_survey_response
     where feedback_date between :min_date and :max_date
     union all
     select feedback_id, feedback_date, source, 'review', product, location, null, null,
-        'review', 1, case when is_replied then 1 else 0 end, 0, 0, 0, 0, 0, 0
+        'review', 1, case when is_replied then 1 else 0 end, 0, 0, 0, 0, cast(0 as decimal(38, 12)),
+        cast(0 as decimal(38, 12))
     from marts.fct_review
     where feedback_date between :min_date and :max_date
     union all
@@ -33,18 +36,18 @@ with obs as (
         'rating', 1,
         case when round(rating) = 1 then 1 else 0 end, case when round(rating) = 2 then 1 else 0 end,
         case when round(rating) = 3 then 1 else 0 end, case when round(rating) = 4 then 1 else 0 end,
-        case when round(rating) = 5 then 1 else 0 end, rating, rating * rating
+        case when round(rating) = 5 then 1 else 0 end, cast(rating as decimal(38, 12)), cast(rating * rating as decimal(38, 12))
     from marts.fct_review
     where rating is not null and feedback_date between :min_date and :max_date
     union all
     select feedback_id, feedback_date, source, 'mention', null, null, null, null,
-        'mention', 1, 0, 0, 0, 0, 0, 0, 0
+        'mention', 1, 0, 0, 0, 0, 0, cast(0 as decimal(38, 12)), cast(0 as decimal(38, 12))
     from marts.fct_mention
     where feedback_date between :min_date and :max_date
     union all
     select feedback_id, feedback_date, source, 'mention', null, null, null, null,
         'voice', case when names_brand then 1 else 0 end + case when names_competitor then 1 else 0 end,
-        case when names_brand then 1 else 0 end, 0, 0, 0, 0, 0, 0
+        case when names_brand then 1 else 0 end, 0, 0, 0, 0, cast(0 as decimal(38, 12)), cast(0 as decimal(38, 12))
     from marts.fct_mention
     where (names_brand or names_competitor) and feedback_date between :min_date and :max_date
     union all
@@ -52,7 +55,7 @@ with obs as (
         'sentiment', 1,
         case when sentiment_label = 'positive' then 1 else 0 end,
         case when sentiment_label = 'negative' then 1 else 0 end,
-        0, 0, 0, sentiment_score, sentiment_score * sentiment_score
+        0, 0, 0, cast(sentiment_score as decimal(38, 12)), cast(sentiment_score * sentiment_score as decimal(38, 12))
     from marts.fct_feedback
     where sentiment_label is not null and feedback_date between :min_date and :max_date
 ),

@@ -152,7 +152,7 @@ def reference(items: list[dict]) -> dict[tuple, tuple]:
 
 
 def load(conn, items: list[dict]) -> None:
-    for table in TABLES:
+    for table in reversed(TABLES):  # children before the rows they reference
         conn.exec_driver_sql(f"delete from marts.{table}")
     frames = defaultdict(list)
     for i, it in enumerate(items):
@@ -185,8 +185,13 @@ def load(conn, items: list[dict]) -> None:
             frames["feedback_theme"] += [{"feedback_id": fid, "theme": t, "feedback_date": it["date"]}
                                          for t in sorted(it["themes"])]
     float_cols = ("nps", "csat", "ces", "rating", "reply_hours", "sentiment_score")
-    add_dimension_members(conn, [r for t, rows in frames.items() if t != "feedback_theme" for r in rows])
-    for table, rows in frames.items():
+    facts = [row for table in TABLES[:4] for row in frames[table]]
+    if facts:  # the star schema's foreign keys: sources, dates, products ... exist before the facts
+        add_dimension_members(conn, facts)
+    for table in TABLES:
+        rows = frames[table]
+        if not rows:
+            continue
         frame = pd.DataFrame(rows)
         frame = frame.astype({c: "float64" for c in float_cols if c in frame})
         insert_frame(conn, frame, f"marts.{table}")
