@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python benchmarks/sentiment_eval.py
 	$(BIN)/python benchmarks/sentiment_speed.py
 	$(BIN)/python benchmarks/dag_parse.py
+	$(BIN)/python benchmarks/pipeline.py --scale 1,10
 
 lint: install
 	$(BIN)/ruff check .
