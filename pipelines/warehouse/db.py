@@ -159,7 +159,9 @@ def _iso_utc(times: pd.Series) -> pd.Series:
     """Timezone-aware timestamps as ISO-8601 UTC text (None for NaT), formatted by numpy in one call:
     a per-row Timestamp.isoformat was the largest Python loop of a PostgreSQL load."""
     text = np.datetime_as_string(times.dt.tz_convert("UTC").to_numpy("datetime64[ns]"), unit="us")
-    return pd.Series(np.char.add(text, "+00:00").astype(object), index=times.index).where(times.notna(), None)
+    out = np.char.add(text, "+00:00").astype(object)
+    out[times.isna().to_numpy()] = None
+    return pd.Series(out, index=times.index, dtype=object)
 
 
 def _unquote_nulls(text: str) -> str:
