@@ -12,7 +12,7 @@ Results go to benchmarks/results/<date>[-postgres].json and .md, with the target
 pass/fail (a target whose run was not made is reported as not measured):
 
     python benchmarks/pipeline.py [--scale 1,10,large] [--warehouse duckdb|postgres] [--days D]
-                                  [--backfill-scale S] [--profile] [--out DIR]
+                                  [--backfill-scale S] [--profile] [--out DIR] [--against OLD.json ...]
 """
 
 from __future__ import annotations
@@ -87,9 +87,10 @@ def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str,
 
 
 def memory_growth(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Peak RSS at scale S against 10·S, for the first pair of scales measured that far apart."""
+    """Peak RSS at scale S against 10·S, for the largest such pair measured (at small scales the
+    imports' fixed memory hides any growth)."""
     by_scale = {r["scale"]: r["total"]["peak_rss_mb"] for r in runs}
-    for small in sorted(by_scale):
+    for small in sorted(by_scale, reverse=True):
         if small * 10 in by_scale:
             big = small * 10
             return {"small_scale": small, "large_scale": big, "small_peak_mb": by_scale[small],
@@ -123,6 +124,25 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
          "pass": (large is not None) if result["warehouse"] == "postgres" else None,
          "note": "" if result["warehouse"] == "postgres" else "run with --warehouse postgres --scale large"},
     ]
+
+
+def against(result: dict[str, Any], baselines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per scale measured in both, each stage's seconds and the run's peak RSS before (a baseline
+    results file, e.g. before a change) and now."""
+    before = {r["scale"]: r for b in baselines for r in b["runs"]}
+    rows = []
+    for run in result["runs"]:
+        old = before.get(run["scale"])
+        if old is None:
+            continue
+        old_stages = {s["stage"]: s for s in [*old["stages"], old["total"]]}
+        for stage in [*run["stages"], run["total"]]:
+            if stage["stage"] in old_stages:
+                was = old_stages[stage["stage"]]
+                rows.append({"scale": run["scale"], "stage": stage["stage"], "before_s": was["seconds"],
+                             "after_s": stage["seconds"], "before_peak_mb": was["peak_rss_mb"],
+                             "after_peak_mb": stage["peak_rss_mb"]})
+    return rows
 
 
 RESULT_KEYS = {"date", "created_at", "warehouse", "business_day", "machine", "large_scale", "runs",
@@ -170,6 +190,14 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [f"Backfill: {b['days']} days at scale {b['scale']}, {b['backfill_rows']:,} rows in "
                   f"{b['backfill_s']:.1f} s vs one day at scale {b['single_scale']}, {b['single_rows']:,} rows in "
                   f"{b['single_s']:.1f} s: ×{b['ratio']} per row.", ""]
+    if result.get("against"):
+        lines += [f"## Before and after ({', '.join(result['baselines'])})", "",
+                  "| scale | stage | before s | after s | before peak MB | after peak MB |",
+                  "|---:|---|---:|---:|---:|---:|"]
+        for a in result["against"]:
+            lines.append(f"| {a['scale']} | {a['stage']} | {_num(a['before_s'])} | {_num(a['after_s'])} "
+                         f"| {_num(a['before_peak_mb'], ',.0f')} | {_num(a['after_peak_mb'], ',.0f')} |")
+        lines.append("")
     lines += ["## Targets", "", "| target | limit | measured | verdict | note |", "|---|---:|---:|---|---|"]
     for t in result["targets"]:
         verdict = {True: "pass", False: "FAIL", None: "not measured"}[t["pass"]]
@@ -354,6 +382,8 @@ def main() -> int:
     parser.add_argument("--backfill-scale", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of the largest scale")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--against", type=Path, nargs="*", default=[],
+                        help="earlier results files: each stage before and now, per scale in both")
     parser.add_argument("--child", choices=("stages", "reference", "backfill"), help=argparse.SUPPRESS)
     parser.add_argument("--day", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)
     parser.add_argument("--start", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -398,6 +428,8 @@ def main() -> int:
         warehouse.drop()
     result["memory_growth"] = memory_growth(result["runs"])
     result["targets"] = targets(result)
+    result["baselines"] = [p.name for p in args.against]
+    result["against"] = against(result, [json.loads(p.read_text()) for p in args.against])
     check_schema(result)
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(result))

@@ -46,11 +46,13 @@ def test_summary_sums_stages_and_divides_by_the_references():
     assert run["stages"][1]["rows_per_s"] == 300.0  # 300 rows / 1 s
 
 
-def test_memory_growth_pairs_s_with_ten_s():
+def test_memory_growth_pairs_the_largest_s_with_ten_s():
     runs = [_run(1, 200.0), _run(3, 220.0), _run(10, 250.0)]
     # 250 / 200 = 1.25
     assert bench.memory_growth(runs) == {"small_scale": 1, "large_scale": 10, "small_peak_mb": 200.0,
                                          "large_peak_mb": 250.0, "ratio": 1.25}
+    # with 1, 10 and 100 the pair is 10 -> 100: 400 / 250 = 1.6
+    assert bench.memory_growth([*runs, _run(100, 400.0)])["ratio"] == 1.6
     assert bench.memory_growth([_run(1, 200.0), _run(5, 300.0)]) is None
 
 
@@ -94,3 +96,16 @@ def test_results_schema_round_trips_through_json_and_markdown():
     del result["backfill"]
     with pytest.raises(ValueError, match="backfill, stages.peak_rss_mb"):
         bench.check_schema(result)
+
+
+def test_against_pairs_stages_of_the_scales_in_both():
+    before = _result([_run(1, 200.0), _run(10, 300.0, seconds=(4.0, 2.0, 3.0, 1.0))])
+    now = _result([_run(10, 280.0), _run(100, 500.0)])
+    rows = bench.against(now, [before])
+    assert [r["stage"] for r in rows] == ["load a", "load b", "marts + KPIs", "report", "whole run"]
+    assert {r["scale"] for r in rows} == {10}
+    # marts + KPIs: 3.0 s before, 0.5 s now; the whole run 4 + 2 + 3 + 1 = 10 s before, 4 s now
+    assert (rows[2]["before_s"], rows[2]["after_s"]) == (3.0, 0.5)
+    assert (rows[4]["before_s"], rows[4]["after_s"], rows[4]["before_peak_mb"]) == (10.0, 4.0, 300.0)
+    now.update(baselines=["before.json"], against=rows)
+    assert "| 10 | whole run | 10.00 | 4.00 | 300 | 280 |" in bench.markdown(now)
