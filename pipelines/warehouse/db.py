@@ -148,11 +148,12 @@ def copy_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> None:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = _iso_utc(out[col])
     out.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_NONNUMERIC, na_rep="")
-    data = _unquote_nulls(buf.getvalue())
     cols = ", ".join(df.columns)
     cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f"copy {table} ({cols}) from stdin (format csv)") as copy:
-        copy.write(data)
+    # pandas quotes the NA marker under QUOTE_NONNUMERIC; FORCE_NULL reads a quoted empty field as
+    # NULL too (as a regex unquoting every "" field did, at a fifth of a PostgreSQL load's time)
+    with cursor.copy(f"copy {table} ({cols}) from stdin (format csv, force_null ({cols}))") as copy:
+        copy.write(buf.getvalue())
 
 
 def _iso_utc(times: pd.Series) -> pd.Series:
@@ -162,11 +163,6 @@ def _iso_utc(times: pd.Series) -> pd.Series:
     out = np.char.add(text, "+00:00").astype(object)
     out[times.isna().to_numpy()] = None
     return pd.Series(out, index=times.index, dtype=object)
-
-
-def _unquote_nulls(text: str) -> str:
-    """pandas quotes the NA marker under QUOTE_NONNUMERIC; COPY needs it bare to read NULL."""
-    return re.sub(r'(?<=^)""(?=,|$)|(?<=,)""(?=,|$)', "", text, flags=re.M)
 
 
 def _pg_type(series: pd.Series) -> str:
