@@ -36,19 +36,18 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest
 
-bench: install
+# speed targets, each a ratio against a reference measured in the same run (benchmarks/)
+bench: install bench-validate
 	$(BIN)/python benchmarks/themes_speed.py
 	$(BIN)/python benchmarks/api_pull.py
 	$(BIN)/python benchmarks/sentiment_eval.py
 	$(BIN)/python benchmarks/sentiment_speed.py
 	$(BIN)/python benchmarks/dag_parse.py
+	$(BIN)/python benchmarks/backfill.py
 	$(BIN)/python benchmarks/pipeline.py --scale 1,10
 
 lint: install
 	$(BIN)/ruff check .
-
-# speed targets, checked by scripts in benchmarks/ (each line its own target)
-bench: bench-validate
 
 bench-validate: install
 	$(BIN)/python benchmarks/validate_speed.py

@@ -19,12 +19,14 @@ the run for D is D itself, local midnight to local midnight (23 or 25 hours on t
 change), and the run starts at 02:00 local time on D+1. `airflow dags test cx_nightly D` and a manual
 run with logical date D process D; a manual run without a logical date processes yesterday.
 
-**Backfill.** `airflow backfill create --dag-id cx_nightly --from-date D1 --to-date D2` runs every
-business day D1..D2 (the dates are read as calendar dates). Backfill runs do not email unless the run
-conf says `{"deliver": true}`.
+**Backfill.** `airflow backfill create --dag-id cx_nightly --from-date D1 --to-date D2
+--max-active-runs 1` runs every business day D1..D2 (the dates are read as calendar dates), one
+day at a time: a backfill ignores the DAG's `max_active_runs`, and days share mart dates. Backfill
+runs do not email unless the run conf says `{"deliver": true}`.
 
 **Failures.** Tasks retry with exponential backoff, except for bad configuration, a source that
-cannot be read or a failed critical data check, which fail at once. Every failed try is reported by
+cannot be read or a failed critical data check, which fail at once. A task that fails for good is
+logged and emailed to the ops address (`CX_OPS_EMAIL`, over the `smtp_default` connection) by
 `pipelines.airflow_support.notify_failure`.
 
 **Configuration** comes from the environment, exactly as for the `cx` CLI: `CX_HOME`,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines.config import Settings, parse_date
@@ -49,11 +49,44 @@ def _progress(title: str) -> Iterator[Callable[[str], None]]:
         yield lambda message: bar.update(task, description=f"{title}: {message}")
 
 
+@contextmanager
+def _backfill_progress(title: str) -> Iterator[Callable]:
+    """Days done, rows/s and ETA: a Rich bar on a terminal, one plain line per step otherwise."""
+    if not out.is_terminal:
+        yield lambda state: out.print(f"{title}: {state}", highlight=False)
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TextColumn("ETA {task.fields[eta]}"), TimeElapsedColumn(),
+                  console=out, transient=True) as bar:
+        task = bar.add_task(title, total=None, rate="", eta="?")
+
+        def show(state) -> None:
+            eta = "?" if state.eta_seconds is None else f"{state.eta_seconds:,.0f}s"
+            bar.update(task, total=state.days_total, completed=state.days_done, eta=eta,
+                       rate=f"{state.rows_per_second:,.0f} rows/s", description=f"{title}: {state.stage}")
+
+        yield show
+
+
+@contextmanager
+def _writing(pipeline) -> Iterator[None]:
+    """Hold the warehouse-writer lock (pipelines/warehouse/lock.py) for the block; the engine is
+    closed before the lock is released, so the next holder can open a DuckDB file at once."""
+    from pipelines.warehouse.lock import warehouse_lock
+
+    with warehouse_lock(pipeline.engine, pipeline.settings.home):
+        try:
+            yield
+        finally:
+            pipeline.engine.dispose()
+
+
 @db_app.command("init")
 def db_init(config: ConfigOpt = None) -> None:
     """Create or migrate the warehouse schemas (idempotent)."""
     pipeline = _pipeline(config)
-    applied = pipeline.init_db()
+    with _writing(pipeline):
+        applied = pipeline.init_db()
     what = f"applied migrations {', '.join(map(str, applied))}" if applied else "already up to date"
     out.print(f"warehouse {_safe_url(pipeline.settings.warehouse_url)}: {what}")
 
@@ -92,8 +125,8 @@ def run(
     """The nightly pipeline for one business day."""
     d = parse_date(day)
     pipeline = _pipeline(config)
-    pipeline.init_db()
-    with _progress(f"run {d}") as note:
+    with _writing(pipeline), _progress(f"run {d}") as note:
+        pipeline.init_db()
         summary = pipeline.run_day(d, sources=source, deliver=deliver, progress=note)
     for s in summary.sources:
         line = (f"  {s.source}: {s.status}, {s.rows_in:,} in, {s.rows_loaded:,} loaded, "
@@ -111,20 +144,39 @@ def backfill(
     end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")],
     force: Annotated[bool, typer.Option("--force", help="Also redo days that already succeeded.")] = False,
     deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Email each day's report.")] = False,
+    chunk_days: Annotated[int, typer.Option("--chunk-days", min=1,
+                                            help="Days loaded before each build of the marts.")] = 30,
     config: ConfigOpt = None,
 ) -> None:
     """Days D1..D2, resumable: days that already succeeded are skipped unless --force."""
     d1, d2 = parse_date(start, "--start"), parse_date(end, "--end")
     _check_range(d1, d2)
     pipeline = _pipeline(config)
-    pipeline.init_db()
-    with _progress(f"backfill {d1}..{d2}") as note:
-        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, progress=note)
+    with _writing(pipeline), _backfill_progress(f"backfill {d1}..{d2}") as note:
+        pipeline.init_db()
+        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, chunk_days=chunk_days, progress=note)
     out.print(f"backfill {d1}..{d2}: {result.days_run} days run, {result.days_skipped} skipped, "
               f"{result.rows_in:,} rows in ({result.rows_per_second:,.0f} rows/s); report {result.report}")
     if result.failed_days:
         err.print(f"[red]days with failed sources: {', '.join(map(str, result.failed_days))}[/red]")
         raise typer.Exit(1)
+
+
+@app.command("purge")
+def purge(
+    before: Annotated[str, typer.Option("--before", help="Delete raw rows of business days before D, YYYY-MM-DD.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Delete raw input rows (the only copy of raw PII) of the business days before a date."""
+    from pipelines.warehouse.purge import purge_raw
+
+    d = parse_date(before, "--before")
+    pipeline = _pipeline(config)
+    with _writing(pipeline):
+        pipeline.init_db()
+        purged = purge_raw(pipeline.engine, pipeline.day_end_utc(d - timedelta(days=1)).to_pydatetime(), d)
+    detail = ", ".join(f"{n:,} {table}" for table, n in purged.items())
+    out.print(f"purged raw rows before {d}: {detail}")
 
 
 @app.command("report")
@@ -137,8 +189,9 @@ def report(
     """Render (and optionally deliver) the report for a day from the marts."""
     d = parse_date(day)
     pipeline = _pipeline(config)
-    pipeline.init_db()
-    path, deliveries = pipeline.publish(d, deliver=send or resend, resend=resend)
+    with _writing(pipeline):
+        pipeline.init_db()
+        path, deliveries = pipeline.publish(d, deliver=send or resend, resend=resend)
     counts: dict[str, int] = {}
     for delivery in deliveries:
         counts[delivery.status] = counts.get(delivery.status, 0) + 1

@@ -36,19 +36,20 @@ API_KEYS = ("params", "page_size", "budget_seconds", "timeout_seconds", "increme
 SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token", "client_secret", "password", "secret"}
 AUTH_KEYS = {"bearer": ("token_env",), "basic": ("username_env", "password_env"), "api_key": ("token_env", "header")}
 
-# Canonical roles per family (CONTRACT.md): what a `fields` map may fill.
+# Canonical roles per family (CONTRACT.md): what a `fields` map may fill. `email` and
+# `customer_id` (any family) are identifiers that link one customer's items across sources.
 ROLES: dict[str, tuple[str, ...]] = {
     "review": (
         "review_id", "created_at", "updated_at", "rating", "title", "body", "language", "author",
-        "product", "location", "reply_text", "reply_at", "url",
+        "product", "location", "reply_text", "reply_at", "url", "email", "customer_id",
     ),
     "mention": (
         "mention_id", "created_at", "author", "text", "language", "likes", "shares", "replies",
-        "url", "in_reply_to",
+        "url", "in_reply_to", "email", "customer_id",
     ),
     "survey": (
         "response_id", "submitted_at", "respondent", "nps", "csat", "ces", "comment",
-        "journey_stage", "touchpoint", "product", "location", "channel",
+        "journey_stage", "touchpoint", "product", "location", "channel", "email", "customer_id",
     ),
 }
 

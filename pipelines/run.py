@@ -7,12 +7,11 @@ the new rows touch (one transaction) → report → delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from time import perf_counter
 
 import pandas as pd
 import sqlalchemy as sa
@@ -21,24 +20,26 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig, load_config
 from pipelines.enrich.sentiment import SentimentModel, get_model
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
+from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
+from pipelines.quality.accounting import Tally
 from pipelines.quality.quarantine import storable_text
-from pipelines.sources import get_parser
+from pipelines.sources import get_parser, ledger
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
-from pipelines.sources.base import ID_COLUMN, TIME_COLUMN
+from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
+from pipelines.warehouse.backfill import DEFAULT_CHUNK_DAYS, BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
     frame_as_table,
     insert_frame,
     make_engine,
     migrate,
-    run_sql_file,
     sql_text,
     statements,
 )
+from pipelines.warehouse.star import build_star, sync_sources
 
-MART_FILES = ("dim_date.sql", "fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
 Progress = Callable[[str], None]
 
 
@@ -114,6 +115,7 @@ class Extract:
     names: list[str]
     batches: Iterable[pd.DataFrame]
     cursor_at: datetime | None = None
+    files: list[Path] = field(default_factory=list)  # landing files: read one by one behind the file ledger
 
 
 def _expanding(sql: str, name: str) -> sa.TextClause:
@@ -176,13 +178,17 @@ class Pipeline:
                                   + (f"; {problem}" if problem else ""))
             self._record_source(day, run_id, result)
             return result
+        drift: dict[Path, list[Drift]] = {}
         try:
             with self.engine.begin() as conn:
-                result = self._load_files(conn, day, source, run_id, extract)
+                result = self._load_files(conn, day, source, run_id, extract, drift)
                 if extract.cursor_at is not None:
                     save_cursor(conn, source.name, extract.cursor_at, run_id)
         except SourceError as exc:
             result = SourceResult(source.name, "failed", files=len(extract.names), message=str(exc))
+        if drift:  # logged even when the source failed: the drift is often why
+            with self.engine.begin() as conn:
+                ledger.record_drift(conn, run_id, source.name, day, drift)
         self._record_source(day, run_id, result)
         return result
 
@@ -197,13 +203,42 @@ class Pipeline:
             fetched = pull(source, window_for(source, day_start, day_end, cursor), tz)
             return Extract(fetched.pages, fetched.batches, fetched.cursor_at)
         files = source.files(self.settings.landing_dir, day)
+        return Extract([str(p) for p in files], [], files=files)
+
+    def _file_batches(
+        self, conn: sa.Connection, source: SourceConfig, run_id: str, files: list[Path], raw_table: str,
+        drift: dict[Path, list[Drift]], unchanged: list[str], tally: Tally,
+    ) -> Iterator[pd.DataFrame]:
+        """The batches of each landing file the file ledger says to read (see `sources/ledger.py`).
+
+        A file already loaded with the same content, or the same content under another path, is
+        noted in `unchanged` and not read; a changed file first loses the rows it left behind. Each
+        file's ledger row is written once its last batch has been loaded.
+        """
         parse = get_parser(source.format)
-        return Extract([str(p) for p in files], (b for p in files for b in parse(p, source, tz)))
+        for path in files:
+            found = ledger.check(conn, source.name, path)
+            if found.action in ("skip", "duplicate"):
+                why = "already loaded" if found.action == "skip" else f"same content as {found.duplicate_of}"
+                unchanged.append(f"{path.name}: {why}")
+                if found.action == "duplicate":  # its rows are in, and every one a duplicate
+                    tally.add(found.rows, 0, 0, found.rows)
+                    ledger.record(conn, source.name, path, found, found.rows, run_id)
+                continue
+            if found.action == "reload":
+                ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[source.family])
+            rows = 0
+            drift[path] = []
+            for batch in parse(path, source, self.config.timezone, drift[path]):
+                rows += len(batch)
+                yield batch
+            ledger.record(conn, source.name, path, found, rows, run_id)
 
     def _load_files(
-        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract
+        self, conn: sa.Connection, day: date, source: SourceConfig, run_id: str, extract: Extract,
+        drift: dict[Path, list[Drift]],
     ) -> SourceResult:
-        from pipelines.quality.accounting import Tally, record_accounting
+        from pipelines.quality.accounting import record_accounting
         from pipelines.quality.day import SourceDay, trailing_volumes
         from pipelines.quality.quarantine import duplicates_within, number_items, quarantine_rows
         from pipelines.validate import validate_batch, validation_rows  # GX is heavy: imported only to load
@@ -211,16 +246,20 @@ class Pipeline:
         family, tz = source.family, self.config.timezone
         raw_table = ensure_raw_table(conn, source.name)
         names = extract.names
-        # a reload replaces what an earlier load of the same files left behind
-        conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
-        conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files", "files"),
-                     {"source": source.name, "files": names})
+        unchanged: list[str] = []
+        tally = Tally()
+        if extract.files:
+            batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged, tally)
+        else:  # API pages: a reload replaces the rows of the same page URLs
+            conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
+            conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files",
+                                    "files"), {"source": source.name, "files": names})
+            batches = iter(extract.batches)
         quality = self.config.quality
         check = SourceDay(family, source.name, self.day_end_utc(day), quality,
                           trailing_volumes(conn, source.name, day, quality.volume_history_days))
-        tally = Tally()
         carry = None
-        for batch in extract.batches:
+        for batch in batches:
             batch["_item"], carry = number_items(batch, carry)
             validation = validate_batch(batch, family, source.name, check.day_end_utc, check.tolerance)
             insert_frame(conn, self._raw_rows(batch, family, run_id), raw_table)
@@ -232,15 +271,20 @@ class Pipeline:
                 sentiment=self.sentiment, conn=conn,
             )
             loaded, existing = self.merge_staging(conn, family, staged)
+            pause_point("load", self.settings.home)  # crash tests stop here, mid-transaction
             tally.add(len(batch), loaded, len(validation.quarantined),
                       duplicates_within(validation.good, ID_COLUMN[family]) + existing)
             check.add(batch, validation)
-        results = check.finish()
+        if extract.files and len(unchanged) == len(extract.files):
+            results = []  # nothing new was read: the day's checks ran when these files were loaded
+        else:
+            results = check.finish()
         record_accounting(conn, run_id, source.name, day, tally)
         insert_frame(conn, validation_rows(results, run_id, source.name, day), "ops.validation_results")
+        note = f"{len(unchanged)} file(s) not loaded again: " + "; ".join(unchanged) if unchanged else ""
         return SourceResult(source.name, "success", files=len(names), rows_in=tally.rows_in,
                             rows_loaded=tally.rows_loaded, rows_quarantined=tally.rows_quarantined,
-                            rows_duplicate=tally.rows_duplicate)
+                            rows_duplicate=tally.rows_duplicate, message=note)
 
     @staticmethod
     def _raw_rows(batch: pd.DataFrame, family: str, run_id: str) -> pd.DataFrame:
@@ -300,11 +344,11 @@ class Pipeline:
         from pipelines.validate import validation_rows
 
         with self.engine.begin() as conn:
-            self._sync_dim_source(conn)
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
-            for name in MART_FILES:
-                if dirty:
-                    run_sql_file(conn, f"marts/{name}")
+            if dirty:
+                build_star(conn, self.config.sources)
+            else:
+                sync_sources(conn, self.config.sources)
             update = update_kpis(conn, day, dirty)
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
@@ -314,12 +358,6 @@ class Pipeline:
                 conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
         return update.rows
-
-    def _sync_dim_source(self, conn: sa.Connection) -> None:
-        conn.execute(sa.text("delete from marts.dim_source"))
-        insert_frame(conn, pd.DataFrame(
-            [{"source": s.name, "family": s.family, "format": s.format} for s in self.config.sources]
-        ), "marts.dim_source")
 
     # -- report and delivery -----------------------------------------------------------------
 
@@ -373,54 +411,11 @@ class Pipeline:
 
     def backfill(
         self, start: date, end: date, *, force: bool = False, deliver: bool = False,
-        progress: Progress | None = None,
+        chunk_days: int = DEFAULT_CHUNK_DAYS, progress: BackfillCallback | None = None,
     ) -> BackfillResult:
-        """Days start..end: load every day, then rebuild the marts once for all dates touched.
-
-        Resumable: days whose run already succeeded are skipped unless `force`. Loads commit
-        per source and day and leave their dates dirty, so an interrupted backfill loses no work
-        and the next one rebuilds whatever marts are still pending. The cost grows with the rows
-        loaded, not with days × history, because the marts are built once.
-        """
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        done: set[date] = set()
-        if not force:
-            with self.engine.connect() as conn:
-                done = set(conn.execute(sa.text(
-                    "select distinct business_date from ops.runs where status = 'success' "
-                    "and business_date between :start and :end"), {"start": start, "end": end}).scalars())
-        todo = [d for d in days if d not in done]
-        result = BackfillResult(days_skipped=len(days) - len(todo))
-        clock = perf_counter()
-        runs: dict[date, tuple[str, list[SourceResult]]] = {}
-        for i, day in enumerate(todo, 1):
-            run_id = self.start_run(day)
-            try:
-                loaded = self._load_all(day, self.config.sources, run_id, None)
-            except Exception as exc:
-                self.finish_run(run_id, "failed", str(exc))
-                raise
-            self.finish_run(run_id, "loaded")
-            runs[day] = (run_id, loaded)
-            result.rows_in += sum(s.rows_in for s in loaded)
-            elapsed = perf_counter() - clock
-            eta = elapsed / i * (len(todo) - i)
-            _note(progress, f"day {i}/{len(todo)} {day}: {result.rows_in / elapsed:,.0f} rows/s, ETA {eta:,.0f}s")
-        _note(progress, "marts and KPIs")
-        self.build_marts(end)
-        for day, (run_id, loaded) in runs.items():
-            failed = [s for s in loaded if s.status == "failed"]
-            if failed:
-                result.failed_days.append(day)
-            self.finish_run(run_id, "failed" if failed else "success",
-                            "; ".join(f"{s.source}: {s.message}" for s in failed))
-            if deliver:
-                self.publish(day, deliver=True)
-        _note(progress, "report")
-        result.report, _ = self.publish(end, deliver=False)
-        result.days_run = len(todo)
-        result.seconds = perf_counter() - clock
-        return result
+        """Days start..end, resumable, marts built once per chunk (pipelines/warehouse/backfill.py)."""
+        return run_backfill(self, start, end, BackfillResult(), force=force, deliver=deliver,
+                            chunk_days=chunk_days, progress=progress)
 
     def status(self, today: date | None = None) -> StatusReport:
         """Freshness and health per source, for `cx status`."""

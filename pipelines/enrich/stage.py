@@ -18,6 +18,7 @@ STAGING_TABLE = {
     "mention": "staging.stg_mention",
     "survey": "staging.stg_survey_response",
 }
+IDENTITY_COLUMNS = ["email_hash", "customer_id_hash"]
 _COLUMNS = {
     "review": ["source", "review_id", "created_at", "updated_at", "version_at", "feedback_date", "rating",
                "title", "body", "text", "language", "author_hash", "product", "location", "reply_text",
@@ -30,7 +31,7 @@ _COLUMNS = {
                "channel"],
 }
 STAGING_COLUMNS = {
-    family: [*cols, "sentiment_score", "sentiment_label", "_load_id", "_file", "_line"]
+    family: [*cols, *IDENTITY_COLUMNS, "sentiment_score", "sentiment_label", "_load_id", "_file", "_line"]
     for family, cols in _COLUMNS.items()
 }
 
@@ -87,6 +88,8 @@ def to_staging(
         df["comment"] = redact(_blank_to_na(df["comment"]))
         df["text"] = df["comment"]
         df["respondent_hash"] = hash_ids(df["respondent"], pii_key)
+    df["email_hash"] = hash_ids(df["email"], pii_key)
+    df["customer_id_hash"] = hash_ids(df["customer_id"], pii_key)
     model = sentiment or get_model()
     scores = score_series(df["text"], model, WarehouseCache(conn, model) if conn is not None else None)
     df["sentiment_score"] = scores

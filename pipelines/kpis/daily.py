@@ -18,6 +18,7 @@ from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy, tag
 from pipelines.warehouse.db import frame_as_table, insert_frame, sql_text
+from pipelines.warehouse.star import add_members
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
@@ -86,6 +87,7 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
         "pyramid_level": fill["pyramid_level"].astype(object),
     }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
     with frame_as_table(conn, fill, "tmp_feedback_hints"):
+        add_members(conn, "tmp_feedback_hints")  # the facts' foreign keys need the members first
         conn.execute(sa.text(
             "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "
             "pyramid_level = h.pyramid_level from tmp_feedback_hints as h "

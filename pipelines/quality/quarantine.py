@@ -181,7 +181,8 @@ def _replay_day(pipeline: Pipeline, conn: sa.Connection, source: Any, day: date,
             sub["_item"] = items[keep]
             validation = validate_batch(sub, source.family, source.name, check.day_end_utc, check.tolerance)
             staged = to_staging(validation.good, source.family, source.name, tz=tz, pii_key=pipeline.settings.pii_key,
-                                load_id=run_id, brand=pipeline.config.brand, competitors=pipeline.config.competitors)
+                                load_id=run_id, brand=pipeline.config.brand, competitors=pipeline.config.competitors,
+                                sentiment=pipeline.sentiment, conn=conn)
             loaded, existing = pipeline.merge_staging(conn, source.family, staged)
             tally.add(len(sub), loaded, len(validation.quarantined),
                       duplicates_within(validation.good, ID_COLUMN[source.family]) + existing)

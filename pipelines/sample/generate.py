@@ -1,4 +1,7 @@
-"""Realistic landing files for the example config: Trustpilot reviews, X posts, Qualtrics responses.
+"""Realistic landing files for the example config: every built-in format, one file per format and day.
+
+This module writes the three richest feeds — Trustpilot reviews, X posts, Qualtrics responses —
+and `vendors.py` the other formats on the same seeded day model.
 
 Each business day D gets `trustpilot/<D>/reviews_<D>.json`, `x/<D>/posts_<D>.jsonl` and
 `qualtrics/<D>/responses_<D>.csv` under the landing directory. Every random draw is seeded from
@@ -138,12 +141,16 @@ def generate(
     writers: dict[str, Callable[[World, date, Path], int]] = {
         "trustpilot_json": write_reviews, "x_jsonl": write_posts, "qualtrics_csv": write_responses,
     }
-    counts = dict.fromkeys(FILES, 0)
+    from pipelines.sample.vendors import WRITERS
+
+    counts = dict.fromkeys([*FILES, *WRITERS], 0)
     for offset in range((end - start).days + 1):
         day = start + timedelta(days=offset)
         for fmt, writer in writers.items():
             path = Path(landing) / FILES[fmt].format(d=day.isoformat())
             counts[fmt] += writer(world, day, path)
+        for fmt, vendor_writer in WRITERS.items():
+            counts[fmt] += vendor_writer(world, day, Path(landing))
     return counts
 
 

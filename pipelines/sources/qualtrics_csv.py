@@ -6,7 +6,7 @@ Variants read:
 - the legacy export (before 2017) with two header rows, detected because the third row's cells
   are not ImportId JSON; that row is then the first response;
 - UTF-8 with or without a byte-order mark, CRLF or LF, quoted answers with embedded newlines;
-  bytes that are not valid in the encoding (`options.encoding`, default utf-8-sig) become U+FFFD;
+  latin-1 bytes inside a UTF-8 file are read as Windows-1252 (`options.encoding`, default utf-8);
 - empty and header-only files, which hold no responses.
 
 Roles: `response_id: ResponseId`, `submitted_at: RecordedDate`, `respondent: RecipientEmail`,
@@ -21,14 +21,14 @@ SourceError naming the file and the column.
 Extremely likely") gives that number, any other label ("Extremely likely") gets a
 `_parse_error`, because its position on the scale is unknown. Rows with a different number of
 cells than the header (a trailing summary line) and Excel-mangled ids (`5.70306E+17`) get a
-`_parse_error` too. `_line` is the physical line where the record starts.
+`_parse_error` too. `_line` is the physical line where the record starts. Drift is checked on the
+standard metadata columns (question columns are the survey's own and vary by design).
 """
 
 from __future__ import annotations
 
-import csv
+import itertools
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,8 +37,8 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources.base import BATCH_ROWS, conform, to_json, to_utc
-from pipelines.sources.records import id_problem
+from pipelines.sources.base import Drift, compare_columns
+from pipelines.sources.tabular import batched, find_columns, header_lookup, open_csv, rows_frame
 
 FAMILY = "survey"
 DEFAULT_FIELDS: dict[str, str] = {
@@ -48,51 +48,44 @@ DEFAULT_FIELDS: dict[str, str] = {
     "channel": "DistributionChannel",
 }
 REQUIRED_DEFAULTS = ("response_id", "submitted_at")
-SCORE_ROLES = ("nps", "csat", "ces")
-FIELD_LIMIT = 64 * 1024 * 1024  # csv's default 128 KiB rejects real long answers
-NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
-LEADING_NUMBER = re.compile(r"^(\d{1,2})(?=\s|[-–—=:)])")
+EXPECTED_COLUMNS = [
+    "StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished",
+    "RecordedDate", "ResponseId", "RecipientLastName", "RecipientFirstName", "RecipientEmail",
+    "ExternalReference", "LocationLatitude", "LocationLongitude", "DistributionChannel", "UserLanguage",
+]
 
-Row = tuple[int, list[str]]
 
-
-def read(path: Path, source: SourceConfig, tz: ZoneInfo) -> Iterator[pd.DataFrame]:
+def read(path: Path, source: SourceConfig, tz: ZoneInfo, drift: list[Drift] | None = None) -> Iterator[pd.DataFrame]:
     """Canonical survey batches from one Qualtrics CSV export (see the module docstring)."""
     date_format = source.options.get("date_format")
-    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    encoding = source.options.get("encoding", "utf-8-sig")
-    with path.open(encoding=encoding, errors="replace", newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            names = [n.strip() for n in next(reader, [])]
-            next(reader, None)  # the question text
-            third_line = reader.line_num + 1
-            third = next(reader, None)
-        except csv.Error as exc:
-            raise SourceError(f"{path}:{reader.line_num + 1}: unreadable CSV header: {exc}") from None
+    with open_csv(path, source.options) as rows:
+        first = rows.next()
+        names = [n.strip() for n in first[1]] if first else []
         if not any(names):
             return
-        import_ids = _import_ids(third)
-        columns = _columns(path, names, import_ids, source.fields)
+        rows.next()  # the question text
+        third = rows.next()
+        import_ids = _import_ids(third[1] if third else None)
+        if drift is not None:
+            question = set(source.fields.values())
+            drift += compare_columns(EXPECTED_COLUMNS, [n for n in names if n in EXPECTED_COLUMNS or not _is_question(
+                n, question)])
+        lookup = header_lookup(names)
+        for i, import_id in enumerate(import_ids or []):
+            if import_id:
+                lookup.setdefault(str(import_id["ImportId"]), i)
+        columns = find_columns(path, lookup, DEFAULT_FIELDS, source.fields, REQUIRED_DEFAULTS, len(names))
         at = columns["submitted_at"]
         declared = import_ids[at] if import_ids and at < len(import_ids) else {}
         zone = _zone(path, source, declared.get("timeZone"), tz)
-        pending: list[Row] = []
-        if third is not None and import_ids is None:
-            pending.append((third_line, third))
-        start = reader.line_num + 1
-        try:
-            for cells in reader:
-                if cells:
-                    pending.append((start, cells))
-                start = reader.line_num + 1
-                if len(pending) == BATCH_ROWS:
-                    yield _frame(pending, names, columns, path, zone, date_format)
-                    pending = []
-        except csv.Error as exc:
-            raise SourceError(f"{path}:{start}: unreadable CSV: {exc}") from None
-    if pending:
-        yield _frame(pending, names, columns, path, zone, date_format)
+        first_data = [third] if third is not None and import_ids is None and any(c.strip() for c in third[1]) else []
+        for chunk in batched(itertools.chain(first_data, rows)):
+            yield rows_frame(chunk, names, columns, path, FAMILY, zone, date_format)
+
+
+def _is_question(name: str, mapped: set[str]) -> bool:
+    """A question column (`Q1`, `Q3_1`, `Q2 - Topics`, `QID5`) or one the source maps: not drift."""
+    return name in mapped or (name[:1] == "Q" and name[1:2].isdigit()) or name.startswith("QID")
 
 
 def _zone(path: Path, source: SourceConfig, declared: object, tz: ZoneInfo) -> ZoneInfo:
@@ -127,70 +120,3 @@ def _import_ids(row: list[str] | None) -> list[dict] | None:
             return None
         ids.append(value)
     return ids
-
-
-def _columns(path: Path, names: list[str], import_ids: list[dict] | None, fields: dict[str, str]) -> dict[str, int]:
-    """The column index of each role; a required column that is missing raises SourceError."""
-    by_name: dict[str, int] = {}
-    for i, name in enumerate(names):
-        by_name.setdefault(name, i)
-    for i, import_id in enumerate(import_ids or []):
-        if import_id:
-            by_name.setdefault(str(import_id["ImportId"]), i)
-    columns: dict[str, int] = {}
-    missing: list[str] = []
-    for role, column in {**DEFAULT_FIELDS, **fields}.items():
-        if column in by_name:
-            columns[role] = by_name[column]
-        elif role in fields or role in REQUIRED_DEFAULTS:
-            missing.append(f"{column!r} ({role})")
-    if missing:
-        raise SourceError(f"{path}: missing column {', '.join(missing)}; the header has {len(names)} columns")
-    return columns
-
-
-def _frame(
-    rows: list[Row], names: list[str], columns: dict[str, int], path: Path, zone: ZoneInfo, date_format: str | None
-) -> pd.DataFrame:
-    """A canonical batch from (line, cells) rows."""
-    width = len(names)
-    data: dict[str, list] = {role: [] for role in columns}
-    lines, raws, errors = [], [], []
-    for line, cells in rows:
-        problems = []
-        record = dict(zip(names, cells, strict=False))
-        extra = cells[width:]
-        if extra:
-            record["_extra"] = extra
-        if len(cells) < width or any(c.strip() for c in extra):
-            problems.append(f"expected {width} columns, found {len(cells)}")
-        for role, i in columns.items():
-            value = cells[i].strip() if i < len(cells) else ""
-            value = value or None
-            if value is not None and role in SCORE_ROLES:
-                value, problem = _score(role, value)
-                if problem:
-                    problems.append(problem)
-            data[role].append(value)
-        if (problem := id_problem(data["response_id"][-1])) is not None:
-            problems.append(problem)
-        lines.append(line)
-        raws.append(to_json(record))
-        errors.append("; ".join(problems) or None)
-    df = pd.DataFrame(data, dtype="object")
-    df["submitted_at"] = to_utc(df["submitted_at"], zone, date_format)
-    df["_file"] = str(path)
-    df["_line"] = lines
-    df["_raw"] = raws
-    df["_parse_error"] = errors
-    return conform(df, FAMILY)
-
-
-def _score(role: str, value: str) -> tuple[float | None, str | None]:
-    """A score cell: a numeric code, or a label with a leading number; any other label is an error."""
-    if NUMBER.match(value):
-        return float(value.replace(",", ".")), None
-    match = LEADING_NUMBER.match(value)
-    if match:
-        return float(match.group(1)), None
-    return None, f"{role}: label {value!r} has no numeric code"

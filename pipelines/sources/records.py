@@ -1,20 +1,45 @@
-"""Reading roles out of JSON records, shared by the JSON formats.
+"""Reading roles out of JSON records, shared by the JSON formats (files and HTTP API pages alike).
 
 A role's source is a dotted path into a record; a `[key=value]` segment picks the first list
 element whose `key` equals `value` (`tags[group=product].value`).
+
+A JSON format is a `RecordFormat`: default role paths, the vendor's documented keys (for drift),
+the zone of naive timestamps, and hooks that unwrap pages and fill format-specific roles. Files
+stream through `json_items` (an array or an object's list, read with ijson when large) or
+`jsonl_items` (line by line); records from anywhere — an HTTP API page included — go through
+`record_batches`, the one place records become canonical batches.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources.base import ID_COLUMN, NUM, SCHEMA, conform, to_json
+from pipelines.sources import base
+from pipelines.sources.base import (
+    ID_COLUMN,
+    NUM,
+    SCHEMA,
+    TEXT_COLUMNS,
+    TIME_COLUMN,
+    TS,
+    Drift,
+    compare_columns,
+    conform,
+    synthetic_id,
+    to_json,
+    to_utc,
+)
 
 MANGLED_ID = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _SEGMENT = re.compile(r"^([^\[\]]*)(?:\[([^=\]]+)=([^\]]*)\])?$")
@@ -92,8 +117,200 @@ def json_value(value: Any, *, numeric: bool = False, text: bool = False) -> Any:
     return html.unescape(out) if text and "&" in out else out
 
 
-def records_frame(rows: list[dict[str, Any]], path: Path, family: str) -> pd.DataFrame:
-    """A canonical batch from `record_row` rows of one file."""
+def records_frame(rows: list[dict[str, Any]], path: Path | str, family: str, zone: ZoneInfo | None = None,
+                  date_format: str | None = None) -> pd.DataFrame:
+    """A canonical batch from `record_row` rows of one file; naive timestamps are local to `zone`."""
     df = pd.DataFrame(rows)
+    if zone is not None or date_format:
+        for role, dtype in SCHEMA[family].items():
+            if dtype == TS and role in df.columns:
+                df[role] = to_utc(df[role].astype("object"), zone, date_format)
     df["_file"] = str(path)
     return conform(df, family)
+
+
+WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # larger JSON documents stream through ijson
+RAW_LIMIT = 10_000  # characters of a broken line kept for the quarantine
+KEY_SAMPLE = 1000  # records whose keys are compared with the format's (drift)
+
+Hook = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    """How one vendor's JSON records map to a family's roles."""
+
+    family: str
+    fields: dict[str, str]
+    text_roles: frozenset[str]
+    keys: tuple[str, ...] = ()  # top-level keys every record carries
+    optional_keys: tuple[str, ...] = ()  # documented keys a record may leave out
+    timezone: str | None = None  # the zone of naive timestamps when the vendor documents one
+    date_format: str | None = None  # how the vendor writes timestamps, when not ISO (`unix`)
+    finish: Hook | None = None  # (record, row): fill format-specific roles after the paths
+    unwrap: Callable[[Any], list[Any] | None] | None = None  # a page line -> its records
+    list_keys: tuple[str, ...] = ()  # where an object file keeps its records
+    renames: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A JSONL line that is not JSON: quarantined with the reason, the rest of the file loads."""
+
+    text: str
+    error: str
+
+
+def json_items(path: Path, list_keys: tuple[str, ...]) -> Iterator[Any]:
+    """The records of a JSON file: a top-level array, or the list under one of `list_keys`.
+
+    Files up to WHOLE_FILE_LIMIT are parsed at once (exact error positions); larger ones stream
+    through ijson, so a 2 GB export never sits in memory. Invalid or truncated JSON raises
+    SourceError naming the file and the position.
+    """
+    if path.stat().st_size > WHOLE_FILE_LIMIT:
+        yield from _stream_items(path, list_keys)
+        return
+    data = load_json(path)
+    if data is not None:
+        yield from _listed(path, data, list_keys)
+
+
+def load_json(path: Path) -> Any:
+    """A whole JSON document (None for an empty file); invalid JSON names the file and position."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="cx_cp1252")
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read file: {exc}") from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
+        ) from None
+
+
+def _listed(path: Path, data: Any, list_keys: tuple[str, ...]) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in list_keys:
+            found = dig(data, compile_path(key))
+            if isinstance(found, list):
+                return found
+    want = " or ".join(repr(k) for k in list_keys) or "records"
+    raise SourceError(f"{path}: expected a JSON array or an object with a {want} list")
+
+
+def _stream_items(path: Path, list_keys: tuple[str, ...]) -> Iterator[Any]:
+    import ijson
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not head:
+                return
+            prefix = "item"
+            if head[:1] == b"{":
+                fh.seek(0)
+                dotted = next((k for k in list_keys if "." in k), None)
+                key = dotted or next((v for p, e, v in ijson.parse(fh) if p == "" and e == "map_key"
+                                      and v in list_keys), None)
+                if key is None:
+                    _listed(path, {}, list_keys)
+                prefix = f"{key}.item"
+            fh.seek(0)
+            yield from ijson.items(fh, prefix, use_float=True)
+    except ijson.JSONError as exc:
+        raise SourceError(f"{path}: invalid JSON: {exc}") from None
+
+
+def jsonl_items(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, record or BadLine) for each non-blank line of a JSONL file, streamed."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            text = raw.decode("utf-8", errors="cx_cp1252").removeprefix("\ufeff").rstrip("\r\n")
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield number, BadLine(text[:RAW_LIMIT], f"invalid JSON: {exc.msg} at col {exc.colno}")
+
+
+def record_batches(
+    items: Iterable[tuple[int, Any]], origin: Path | str, source: SourceConfig, tz: ZoneInfo, fmt: RecordFormat,
+    drift: list[Drift] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Canonical batches from numbered JSON records: the entry point for files and API pages alike.
+
+    `items` are (line or record number, record); a record may be a `BadLine`, or a page that
+    `fmt.unwrap` turns into records. `origin` is what `_file` records (a path or an API URL).
+    Roles come from `fmt.fields` overridden by `source.fields`; naive timestamps are local to
+    `options.timezone`, else the vendor's zone, else `tz`. Items without a mapped id get a
+    deterministic one. A time role that none of the first records carries raises SourceError
+    naming the origin and the key: the mapping is wrong, not the data.
+    """
+    family = fmt.family
+    mapping = {**fmt.fields, **source.fields}
+    paths = {role: compile_path(p) for role, p in mapping.items()}
+    zone = zone_of(origin, source.options.get("timezone") or fmt.timezone, tz)
+    date_format = source.options.get("date_format") or fmt.date_format
+    id_role, time_role = ID_COLUMN[family], TIME_COLUMN[family]
+    text_roles = TEXT_COLUMNS[family]
+    seen: set[str] = set()
+    checked, count, with_time = False, 0, 0
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for number, item in items:
+        records = fmt.unwrap(item) if fmt.unwrap is not None and not isinstance(item, BadLine) else None
+        for record in [item] if records is None else records:
+            if isinstance(record, BadLine):
+                row: dict[str, Any] = {"_line": number, "_raw": record.text, "_parse_error": record.error}
+            else:
+                row = record_row(record, number, paths, family, fmt.text_roles)
+                if isinstance(record, dict):
+                    if fmt.finish is not None:
+                        fmt.finish(record, row)
+                    if id_role not in paths and row.get(id_role) is None:
+                        text = " ".join(str(row.get(r) or "") for r in text_roles)
+                        row[id_role] = synthetic_id(source.name, text, str(row.get(time_role)))
+                    if count < KEY_SAMPLE:
+                        seen.update(record)
+                count += 1
+                with_time += row.get(time_role) is not None
+            batch.append(row)
+            size += len(row["_raw"])
+            if not checked and count >= KEY_SAMPLE:
+                checked = _check_sample(origin, fmt, mapping, time_role, count, with_time, seen, drift)
+            if len(batch) >= base.BATCH_ROWS or size >= base.BATCH_BYTES:
+                yield records_frame(batch, origin, family, zone, date_format)
+                batch, size = [], 0
+    if not checked and count:
+        _check_sample(origin, fmt, mapping, time_role, count, with_time, seen, drift)
+    if batch:
+        yield records_frame(batch, origin, family, zone, date_format)
+
+
+def _check_sample(origin: Path | str, fmt: RecordFormat, mapping: dict[str, str], time_role: str, count: int,
+                  with_time: int, seen: set[str], drift: list[Drift] | None) -> bool:
+    """Drift in the sampled records' keys, and a required time key that none of them has."""
+    if drift is not None and fmt.keys:
+        actual = sorted(k for k in seen if k not in fmt.optional_keys)
+        drift += compare_columns(list(fmt.keys), actual, fmt.renames)
+    if with_time == 0:
+        raise SourceError(f"{origin}: missing column {mapping[time_role]!r} ({time_role}): none of the first "
+                          f"{count} records has it")
+    return True
+
+
+def zone_of(origin: Path | str, name: object, tz: ZoneInfo) -> ZoneInfo:
+    """The zone named by an option or the vendor, else `tz`; an unknown name is a SourceError."""
+    if not name:
+        return tz
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SourceError(f"{origin}: unknown timezone {name!r} (options.timezone)") from None

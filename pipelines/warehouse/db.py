@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from pipelines.config import NAME_RE, SQL_DIR
 from pipelines.errors import ConfigError
 
+NULL_MARK = r"\N"  # how COPY receives a missing value (see copy_frame)
 _STATEMENT_END = re.compile(r";\s*(?:--[^\n]*)?\n")
 
 
@@ -71,8 +72,13 @@ def table_name(schema: str, name: str) -> str:
 
 
 def migrate(engine: sa.Engine) -> list[int]:
-    """Apply the migrations in sql/migrations not yet recorded; returns the versions applied."""
-    files = sorted((SQL_DIR / "migrations").glob("[0-9][0-9][0-9]_*.sql"))
+    """Apply the migrations in sql/migrations not yet recorded; returns the versions applied.
+
+    `NNN_name.sql` runs on every dialect; `NNN_name.<dialect>.sql` (e.g. `.postgresql.sql`) holds
+    what only that dialect has (roles, grants, indexes) and runs right after it, in the same
+    transaction. All pending versions apply in one transaction: an upgrade fully happens or not.
+    """
+    files = sorted(p for p in (SQL_DIR / "migrations").glob("[0-9][0-9][0-9]_*.sql") if p.stem.count(".") == 0)
     applied: list[int] = []
     with engine.begin() as conn:
         conn.exec_driver_sql("create schema if not exists ops")
@@ -85,8 +91,11 @@ def migrate(engine: sa.Engine) -> list[int]:
             version = int(path.name[:3])
             if version in done:
                 continue
-            for stmt in statements(path.read_text(encoding="utf-8")):
-                conn.exec_driver_sql(stmt)
+            dialect_file = path.with_name(f"{path.stem}.{conn.dialect.name}.sql")
+            for part in (path, dialect_file):
+                if part.exists():
+                    for stmt in statements(part.read_text(encoding="utf-8")):
+                        conn.exec_driver_sql(stmt)
             conn.execute(
                 sa.text("insert into ops.schema_migrations values (:v, :n, :t)"),
                 {"v": version, "n": path.stem, "t": datetime.now(UTC)},
@@ -141,18 +150,20 @@ def insert_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> int:
 
 
 def copy_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> None:
-    """PostgreSQL COPY of a frame as CSV: one round trip, no row-by-row INSERT."""
+    """PostgreSQL COPY of a frame as CSV: one round trip, no row-by-row INSERT.
+
+    Missing values travel as `\\N` and every column is FORCE_NULL, so a quoted `\\N` reads as
+    NULL while an empty string stays an empty string (plain CSV COPY cannot tell them apart).
+    """
     buf = io.StringIO()
     out = df.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = _iso_utc(out[col])
-    out.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_NONNUMERIC, na_rep="")
+    out.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_NONNUMERIC, na_rep=NULL_MARK)
     cols = ", ".join(df.columns)
     cursor = conn.connection.driver_connection.cursor()
-    # pandas quotes the NA marker under QUOTE_NONNUMERIC; FORCE_NULL reads a quoted empty field as
-    # NULL too (as a regex unquoting every "" field did, at a fifth of a PostgreSQL load's time)
-    with cursor.copy(f"copy {table} ({cols}) from stdin (format csv, force_null ({cols}))") as copy:
+    with cursor.copy(f"copy {table} ({cols}) from stdin (format csv, null '{NULL_MARK}', force_null ({cols}))") as copy:
         copy.write(buf.getvalue())
 
 

@@ -1,10 +1,11 @@
 -- grain: one row per text-bearing item of any family; rebuilt for the dirty dates only
+-- (customer keys: tmp_item_customer, from pipelines/warehouse/identity.py)
 delete from marts.fct_feedback where feedback_date in (select feedback_date from ops.dirty_dates);
 
 insert into marts.fct_feedback (
     feedback_id, family, source, occurred_at, feedback_date, text, sentiment_score,
     sentiment_label, rating, nps, csat, ces, product, location, journey_stage, touchpoint,
-    pyramid_level, url, customer_hash
+    pyramid_level, url, customer_hash, customer_key
 )
 with dirty as (
     select feedback_date from ops.dirty_dates
@@ -45,7 +46,8 @@ final as (
     select * from responses
 )
 select
-    feedback_id, family, source, occurred_at, feedback_date, text, sentiment_score,
+    f.feedback_id, family, source, occurred_at, feedback_date, text, sentiment_score,
     sentiment_label, rating, nps, csat, ces, product, location, journey_stage, touchpoint,
-    cast(null as text) as pyramid_level, url, customer_hash
-from final;
+    cast(null as text) as pyramid_level, url, customer_hash, c.customer_key
+from final as f
+left join tmp_item_customer as c on c.feedback_id = f.feedback_id;

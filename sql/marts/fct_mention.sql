@@ -1,8 +1,8 @@
--- grain: one row per social mention; rebuilt for the dirty dates only
+-- grain: one row per social mention; rebuilt for the dirty dates only (customer keys: tmp_item_customer)
 delete from marts.fct_mention where feedback_date in (select feedback_date from ops.dirty_dates);
 
 insert into marts.fct_mention (
-    feedback_id, source, mention_id, occurred_at, feedback_date, author_hash, likes, shares,
+    feedback_id, source, mention_id, occurred_at, feedback_date, customer_key, author_hash, likes, shares,
     replies, names_brand, names_competitor, sentiment_score, sentiment_label
 )
 with mentions as (
@@ -11,11 +11,12 @@ with mentions as (
 ),
 final as (
     select
-        source || ':' || mention_id as feedback_id,
-        source,
+        m.source || ':' || m.mention_id as feedback_id,
+        m.source,
         mention_id,
         created_at as occurred_at,
         feedback_date,
+        c.customer_key,
         author_hash,
         likes,
         shares,
@@ -24,6 +25,7 @@ final as (
         names_competitor,
         sentiment_score,
         sentiment_label
-    from mentions
+    from mentions as m
+    left join tmp_item_customer as c on c.feedback_id = m.source || ':' || m.mention_id
 )
 select * from final;

@@ -1,9 +1,10 @@
--- grain: one row per review (its latest version); rebuilt for the dirty dates only
+-- grain: one row per review (its latest version); rebuilt for the dirty dates only.
+-- tmp_item_customer (feedback_id, customer_key) comes from pipelines/warehouse/identity.py.
 delete from marts.fct_review where feedback_date in (select feedback_date from ops.dirty_dates);
 
 insert into marts.fct_review (
     feedback_id, source, review_id, occurred_at, feedback_date, rating, product, location,
-    author_hash, is_replied, reply_hours, sentiment_score, sentiment_label
+    customer_key, author_hash, is_replied, reply_hours, sentiment_score, sentiment_label
 )
 with reviews as (
     select * from staging.stg_review
@@ -11,14 +12,15 @@ with reviews as (
 ),
 final as (
     select
-        source || ':' || review_id as feedback_id,
-        source,
+        r.source || ':' || r.review_id as feedback_id,
+        r.source,
         review_id,
         created_at as occurred_at,
         feedback_date,
         rating,
         product,
         location,
+        c.customer_key,
         author_hash,
         reply_text is not null as is_replied,
         case when reply_text is not null and reply_at >= created_at
@@ -26,6 +28,7 @@ final as (
         end as reply_hours,
         sentiment_score,
         sentiment_label
-    from reviews
+    from reviews as r
+    left join tmp_item_customer as c on c.feedback_id = r.source || ':' || r.review_id
 )
 select * from final;

@@ -28,6 +28,7 @@ from websockets.sync.client import connect
 from pipelines.config import PipelineConfig, Settings, SourceConfig
 from pipelines.report import Recipient, build_context, render_email, write_report
 from pipelines.warehouse.db import make_engine, migrate
+from tests.dimensions import add_dimension_members
 
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
@@ -200,6 +201,7 @@ def report(tmp_path_factory) -> tuple[Settings, PipelineConfig, sa.Engine]:
     with engine.begin() as conn:
         conn.execute(sa.text("insert into marts.kpi_daily values (:d, 7, :m, 'all', 'all', :v, :n, :v - 3, :v + 3)"),
                      kpis)
+        add_dimension_members(conn, [{"source": "trustpilot", "family": "review", "feedback_date": DAY}])
         conn.execute(sa.text(
             "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
             "sentiment_score, sentiment_label, pyramid_level) values (:id, 'review', 'trustpilot', :at, :d, :t, "

@@ -234,3 +234,13 @@ def test_tokens_never_reach_logs_ops_tables_or_errors(api, monkeypatch, caplog):
     home = Path(api.settings.home)
     assert all(TP_TOKEN not in p.read_text(errors="ignore") for p in home.rglob("*") if p.is_file()
                and p.suffix in (".html", ".eml", ".txt", ".log"))
+
+
+def test_rerunning_an_older_day_pulls_that_day_and_keeps_the_cursor(api):
+    api.run_day(D + timedelta(days=1), deliver=False)
+    assert cursor(api.engine) == datetime(2026, 3, 12, tzinfo=UTC)
+    api.run_day(D, deliver=False)
+    args = api.trustpilot.requests[-1].args
+    # the cursor (12th) is ahead of the day: the window is the 10th less the 1-day overlap
+    assert (args["startDateTime"], args["endDateTime"]) == ("2026-03-09T00:00:00Z", "2026-03-11T00:00:00Z")
+    assert cursor(api.engine) == datetime(2026, 3, 12, tzinfo=UTC)  # the older pull does not move it back

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from pipelines.kpis.daily import update_kpis
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
+from tests.dimensions import add_dimension_members
 from tests.integration.conftest import DAY
 
 D = date.fromisoformat(DAY)
@@ -57,6 +58,8 @@ def test_customers_at_risk_latest_interaction_negative_and_unanswered(warehouse_
                               "feedback_date": D, "text": "Overcharged again", "sentiment_label": "negative",
                               "url": "https://example.test/r2", "customer_hash": "c2"}])
     with engine.begin() as conn:
+        for frame in (surveys, reviews, mentions, feedback):
+            add_dimension_members(conn, frame.to_dict("records"))
         insert_frame(conn, surveys, "marts.fct_survey_response")
         insert_frame(conn, reviews, "marts.fct_review")
         insert_frame(conn, mentions, "marts.fct_mention")

@@ -25,6 +25,7 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig
 from pipelines.report import deliver
 from pipelines.report.smtp import DeliveryError, SmtpServer
 from pipelines.warehouse.db import make_engine, migrate
+from tests.dimensions import add_dimension_members
 
 DAY = date(2026, 1, 15)  # a Thursday
 RECIPIENTS = """\
@@ -88,6 +89,8 @@ def setup(tmp_path: Path, warehouse_url: str):
     with engine.begin() as conn:
         conn.execute(sa.text("insert into marts.kpi_daily values (:d, 7, 'nps', :t, :v, :x, 100, :x - 10, :x + 10)"),
                      [{"d": d, "t": t, "v": v, "x": x} for d, t, v, x in kpis])
+        add_dimension_members(conn, [{"source": "trustpilot", "family": "review", "feedback_date": DAY,
+                                      "location": loc} for _, loc, _, _ in feedback])
         conn.execute(sa.text(
             "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
             "sentiment_score, sentiment_label, location) values (:id, 'review', 'trustpilot', :at, :d, :text, "

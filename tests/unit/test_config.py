@@ -6,6 +6,7 @@ import pytest
 
 from pipelines.config import Settings, load_config, parse_date
 from pipelines.errors import ConfigError
+from pipelines.sources import FORMATS
 
 GOOD = """\
 timezone: Europe/London
@@ -27,7 +28,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_loads_the_example_config():
     cfg = load_config(Path(__file__).parents[2] / "config" / "sources.yml")
-    assert [s.name for s in cfg.sources] == ["trustpilot", "x", "nps_survey"]
+    assert [s.name for s in cfg.sources][:3] == ["trustpilot", "x", "nps_survey"]
+    assert sorted(s.format for s in cfg.sources) == sorted(FORMATS)  # one source per built-in format
+    assert next(s for s in cfg.sources if s.name == "store_feedback").options["delimiter"] == "\t"
     assert cfg.sources[2].fields["nps"] == "Q1"
     assert str(cfg.timezone) == "Europe/London"
 

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources import get_parser, qualtrics_csv, trustpilot_json, x_jsonl
+from pipelines.sources import base, get_parser, qualtrics_csv, trustpilot_json, x_jsonl
 from pipelines.sources.base import META, SCHEMA
 
 LONDON = ZoneInfo("Europe/London")
@@ -187,7 +187,7 @@ def test_qualtrics_column_found_by_import_id_when_the_question_is_renamed(tmp_pa
 def test_qualtrics_streams_in_bounded_batches(tmp_path, monkeypatch):
     rows = [f"2024-07-01 10:00:00,,2024-07-01 10:0{i}:00,R_{i},,email,{i},3," for i in range(5)]
     path = write(tmp_path, "five.csv", [NAMES, "q", import_row(), *rows])
-    monkeypatch.setattr(qualtrics_csv, "BATCH_ROWS", 2)
+    monkeypatch.setattr(base, "BATCH_ROWS", 2)
     batches = list(qualtrics_csv.read(path, SURVEY, LONDON))
     assert [len(b) for b in batches] == [2, 2, 1]
     assert [values(b["_line"]) for b in batches] == [[4, 5], [6, 7], [8]]
@@ -280,13 +280,14 @@ def test_trustpilot_invalid_json_names_file_and_position(tmp_path):
 def test_trustpilot_object_without_reviews_is_an_error(tmp_path):
     path = tmp_path / "error.json"
     path.write_text('{"message": "Too many requests"}', encoding="utf-8")
-    with pytest.raises(SourceError, match=r"error\.json: expected a JSON array of reviews"):
+    with pytest.raises(SourceError, match=r"error\.json: expected a JSON array or an object with a .reviews. list"):
         list(trustpilot_json.read(path, REVIEWS_SOURCE, LONDON))
 
 
 def test_trustpilot_bad_records_and_ids(tmp_path):
     path = tmp_path / "ids.json"
-    path.write_text('[null, {"id": 5.70306e+17, "stars": 3}, {"id": 1790000000000000001, "stars": 4}]',
+    at = '"createdAt": "2024-05-01T10:00:00Z"'
+    path.write_text(f'[null, {{"id": 5.70306e+17, "stars": 3, {at}}}, {{"id": 1790000000000000001, "stars": 4, {at}}}]',
                     encoding="utf-8")
     df = parse(trustpilot_json, path, REVIEWS_SOURCE)
 
@@ -389,7 +390,7 @@ def test_x_streams_in_bounded_batches_even_inside_a_search_page(tmp_path, monkey
     path = tmp_path / "page.jsonl"
     page = json.dumps({"data": [post(1), post(2), post(3)], "meta": {"result_count": 3}})
     path.write_text(page + "\n" + json.dumps(post(4)) + "\n", encoding="utf-8")
-    monkeypatch.setattr(x_jsonl, "BATCH_ROWS", 2)
+    monkeypatch.setattr(base, "BATCH_ROWS", 2)
     batches = list(x_jsonl.read(path, POSTS_SOURCE, LONDON))
     assert [values(b["_line"]) for b in batches] == [[1, 1], [1, 2]]
 

@@ -25,6 +25,7 @@ from pipelines.report import (
     write_report,
 )
 from pipelines.warehouse.db import make_engine, migrate
+from tests.dimensions import add_dimension_members
 
 DAY = date(2026, 1, 15)
 XSS = "Loved it <script>alert(1)</script> and <img src=x onerror=alert(1)> too"
@@ -97,6 +98,13 @@ def fill(engine: sa.Engine) -> None:
         conn.execute(sa.text(
             "insert into marts.kpi_daily values (:kpi_date, :window_days, :metric, :segment_type, "
             ":segment_value, :value, :sample_size, :ci_low, :ci_high)"), KPI_ROWS)
+        # the facts' foreign keys need their dimension members first
+        conn.execute(sa.text("insert into marts.dim_source values (:source, :family, 'test')"),
+                     list({f["source"]: {"source": f["source"], "family": f["family"]} for f in FEEDBACK}.values()))
+        conn.execute(sa.text(
+            "insert into marts.dim_date values (:d, extract(year from :d), extract(quarter from :d), "
+            "extract(month from :d), extract(week from :d), extract(isodow from :d), extract(isodow from :d) > 5)"),
+            [{"d": d} for d in sorted({f["feedback_date"] for f in FEEDBACK})])
         conn.execute(sa.text(
             "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
             "sentiment_score, sentiment_label, rating, nps) values (:feedback_id, :family, :source, "
@@ -415,6 +423,7 @@ def analytic_engine(settings: Settings):
     engine = make_engine(settings.warehouse_url)
     migrate(engine)
     with engine.begin() as conn:
+        add_dimension_members(conn, ANALYTIC_FEEDBACK)
         conn.execute(sa.text(
             "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
             "sentiment_score, sentiment_label, rating, nps, pyramid_level, location) values (:feedback_id, "

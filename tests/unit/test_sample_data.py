@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,7 +10,8 @@ import pytest
 
 from pipelines.config import PROJECT_ROOT, load_config
 from pipelines.sample import generate
-from pipelines.sources import get_parser
+from pipelines.sources import FORMATS, get_parser
+from pipelines.sources.base import TIME_COLUMN
 from pipelines.validate import validate_batch
 
 CONFIG = load_config(PROJECT_ROOT / "config" / "sources.yml")
@@ -61,8 +61,8 @@ def test_writes_one_file_per_source_and_day_where_the_example_config_reads(landi
     for day in DAYS:
         for source in CONFIG.sources:
             assert len(source.files(root, day)) == 1, (source.name, day)
-    assert counts == {"trustpilot_json": len(data["trustpilot"]), "x_jsonl": len(data["x"]),
-                      "qualtrics_csv": len(data["nps_survey"])}
+    assert counts == {s.format: len(data[s.name]) for s in CONFIG.sources}
+    assert set(counts) == set(FORMATS)  # one source per built-in format
 
 
 def test_same_seed_same_bytes_and_a_day_does_not_depend_on_the_range(tmp_path):
@@ -72,7 +72,7 @@ def test_same_seed_same_bytes_and_a_day_does_not_depend_on_the_range(tmp_path):
     generate(tmp_path / "range", day - timedelta(days=3), day + timedelta(days=2), defects=0.1)
     generate(tmp_path / "other", day, day, defects=0.1, seed=8)
     alone = files_of(tmp_path / "alone", day)
-    assert len(alone) == 3
+    assert len(alone) == len(CONFIG.sources)
     assert files_of(tmp_path / "again", day) == alone
     assert files_of(tmp_path / "range", day) == alone
     other = files_of(tmp_path / "other", day)
@@ -137,7 +137,7 @@ def test_timestamps_are_in_the_day_except_a_few_late_items(data):
     for name, df in data.items():
         if name == "trustpilot":
             df = df[df["updated_at"].isna()]  # edits are earlier reviews returning
-        at = df["submitted_at" if name == "nps_survey" else "created_at"]
+        at = df[TIME_COLUMN[next(s.family for s in CONFIG.sources if s.name == name)]]
         lag = (df["day"] - local_day(at)).map(lambda d: d.days)
         assert set(lag) <= {0, 1, 2, 3}, name
         assert 0.01 <= (lag > 0).mean() <= 0.06, name
@@ -220,15 +220,6 @@ def test_thousands_of_distinct_verbatims(data):
     texts = pd.concat([data["nps_survey"]["comment"], data["trustpilot"]["body"], data["x"]["text"]]).dropna()
     assert texts.nunique() >= 3000
     assert data["trustpilot"]["body"].nunique() >= 0.9 * len(data["trustpilot"])
-
-
-def test_writes_about_a_million_rows_a_minute(tmp_path):
-    day = date(2024, 6, 12)
-    began = time.perf_counter()
-    counts = generate(tmp_path, day, day, scale=50)
-    rows_per_minute = sum(counts.values()) / (time.perf_counter() - began) * 60
-    assert sum(counts.values()) > 9000
-    assert rows_per_minute > 300_000  # measured ~2M on one core; a wide margin for slow CI machines
 
 
 @pytest.mark.parametrize(

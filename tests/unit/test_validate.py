@@ -131,10 +131,10 @@ def test_duplicate_ids_are_a_warning_not_quarantined() -> None:
 
 
 def test_warnings_are_recorded_but_never_quarantine() -> None:
-    v = run(batch("review", l1={"language": "English"}, l2={"body": "x" * 20_001}), "review")
+    v = run(batch("review", l1={"language": "English"}, l2={"body": "x" * 20_001, "title": "@SUM(A1)"}), "review")
     assert v.quarantined.empty
     assert result(v, "expect_column_values_to_match_regex", "language")["unexpected_count"] == 1
-    assert result(v, "expect_column_value_lengths_to_be_between", "body")["unexpected_count"] == 1
+    assert result(v, "expect_multicolumn_values_to_not_match_regex", "title,body")["unexpected_count"] == 1
 
     scoreless = {"nps": None, "csat": None, "ces": None}
     v = run(batch("survey", l2=scoreless, l4={**scoreless, "csat": 3}), "survey")
@@ -228,9 +228,8 @@ def test_formula_text_and_edits_before_creation_are_warnings() -> None:
     v = run(batch("review", l1={"body": "=cmd|' /C calc'!A0"}, l2={"body": "-1 would not recommend"},
                   l3={"updated_at": "2024-05-01T08:00:00Z"}), "review")
     assert v.quarantined.empty
-    formula = [r for r in v.results if r["expectation"] == "expect_column_values_to_not_match_regex"
-               and r["column"] == "body"]
-    assert [(r["success"], r["unexpected_count"]) for r in formula] == [(False, 1)]
+    formula = result(v, "expect_multicolumn_values_to_not_match_regex", "title,body")
+    assert (formula["success"], formula["unexpected_count"]) == (False, 1)  # "-1 would ..." is not a formula
     pair = result(v, "expect_column_pair_values_a_to_be_greater_than_b", "updated_at,created_at")
     assert (pair["success"], pair["unexpected_count"]) == (False, 1)
 

@@ -119,7 +119,7 @@ def map_pages(fetched: list[Page], source: SourceConfig, tz: ZoneInfo, paging: P
     The file parser reads up to CHUNK_ITEMS items at once (its fixed cost per call would otherwise
     dominate pages of 100); each row then gets back its page URL and position in the page.
     """
-    module = import_module(f"pipelines.sources.{FORMATS[source.format]}")
+    module = import_module(f"pipelines.sources.{FORMATS[source.format].partition(':')[0]}")
     read_page = getattr(module, "read_page", None)
     if read_page is not None:
         for page in fetched:

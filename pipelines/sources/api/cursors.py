@@ -18,11 +18,13 @@ def read_cursor(conn: sa.Connection, source: str) -> datetime | None:
     return (moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")).to_pydatetime()
 
 
-def save_cursor(conn: sa.Connection, source: str, cursor_at: datetime, run_id: str) -> datetime:
-    """Move the cursor to `cursor_at` inside the caller's load transaction; it never moves back."""
-    current = read_cursor(conn, source)
-    at = max(cursor_at, current) if current is not None else cursor_at
-    conn.execute(sa.text("delete from ops.source_cursors where source = :source"), {"source": source})
-    conn.execute(sa.text("insert into ops.source_cursors values (:source, :at, :now, :run_id)"),
-                 {"source": source, "at": at, "now": datetime.now(UTC), "run_id": run_id})
-    return at
+def save_cursor(conn: sa.Connection, source: str, cursor_at: datetime, run_id: str) -> None:
+    """Move the cursor to `cursor_at` inside the caller's load transaction; it never moves back.
+
+    One upsert, so two loads of the same source committing together cannot collide or regress it.
+    """
+    conn.execute(sa.text(
+        "insert into ops.source_cursors as c values (:source, :at, :now, :run_id) on conflict (source) do update "
+        "set cursor_at = greatest(c.cursor_at, excluded.cursor_at), updated_at = excluded.updated_at, "
+        "run_id = excluded.run_id"
+    ), {"source": source, "at": cursor_at, "now": datetime.now(UTC), "run_id": run_id})

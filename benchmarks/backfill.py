@@ -1,0 +1,104 @@
+"""Backfill cost against a single run of the same rows (target: ratio <= 1.3).
+
+Writes sample data for DAYS days, then on two fresh warehouses of the same dialect:
+- backfill: `Pipeline.backfill` over the days (chunked loads, marts once per chunk);
+- reference: every one of those files loaded by one `run_day` of the last day (items still land
+  on their own dates, so both build the same marts and KPIs).
+Prints both timings, rows/s and the ratio, and writes them as JSON (default
+var/benchmarks/backfill.json). Usage: python benchmarks/backfill.py [--days 90] [--url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from time import perf_counter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipelines.config import load_config  # noqa: E402
+from pipelines.run import Pipeline  # noqa: E402
+from pipelines.sample import generate  # noqa: E402
+
+TARGET = 1.3
+
+
+def pipeline(home: Path, landing: Path, url: str) -> Pipeline:
+    os.environ.update(CX_HOME=str(home), CX_LANDING_DIR=str(landing), CX_WAREHOUSE_URL=url,
+                      CX_PII_KEY="bench-key")
+    p = Pipeline.from_env(ROOT / "config" / "sources.yml")
+    p.init_db()
+    return p
+
+
+def one_day_landing(landing: Path, merged: Path, end: date) -> int:
+    """Link every landing file under the folder of `end`, keeping each source's folder."""
+    count = 0
+    for path in sorted(landing.glob("*/*/*")):
+        target = merged / path.parent.parent.name / end.isoformat() / f"{path.parent.name}-{path.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(path)
+        count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--url", help="warehouse URL template with {name}; default a DuckDB file per case")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "benchmarks" / "backfill.json")
+    args = parser.parse_args()
+
+    end = date(2026, 3, 31)
+    start = end - timedelta(days=args.days - 1)
+    with tempfile.TemporaryDirectory(prefix="cx-bench-") as tmp:
+        work = Path(tmp)
+        landing = work / "landing"
+        cfg = load_config(ROOT / "config" / "sources.yml")
+        written = generate(landing, start, end, scale=1, defects=0.01, seed=11, tz=cfg.timezone, brand=cfg.brand,
+                           competitors=cfg.competitors)
+        files = one_day_landing(landing, work / "merged", end)
+
+        def url(name: str) -> str:
+            return args.url.format(name=name) if args.url else f"duckdb:///{work / name}.duckdb"
+
+        ref = pipeline(work / "ref", work / "merged", url("reference"))
+        clock = perf_counter()
+        single = ref.run_day(end, deliver=False)
+        single_s = perf_counter() - clock
+        single_rows = sum(s.rows_in for s in single.sources)
+        ref.engine.dispose()
+
+        back = pipeline(work / "back", landing, url("backfill"))
+        clock = perf_counter()
+        result = back.backfill(start, end, progress=lambda state: print(f"  {state}", flush=True))
+        backfill_s = perf_counter() - clock
+        back.engine.dispose()
+
+    ratio = backfill_s / single_s
+    figures = {
+        "days": args.days, "files": files, "rows": result.rows_in, "rows_single_run": single_rows,
+        "written": written, "backfill_seconds": round(backfill_s, 2), "single_run_seconds": round(single_s, 2),
+        "backfill_rows_per_second": round(result.rows_in / backfill_s, 1),
+        "single_run_rows_per_second": round(single_rows / single_s, 1),
+        "ratio": round(ratio, 3), "target": TARGET, "dialect": (args.url or "duckdb").split(":")[0],
+        "cpu_count": os.cpu_count(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"backfill of {args.days} days: {backfill_s:.1f}s ({figures['backfill_rows_per_second']:,} rows/s); "
+          f"single run of the same {single_rows:,} rows: {single_s:.1f}s; ratio {ratio:.2f} (target <= {TARGET}) "
+          f"-> {args.out}")
+    if result.rows_in != single_rows:
+        sys.exit(f"row counts differ: backfill {result.rows_in}, single run {single_rows}")
+    sys.exit(0 if ratio <= TARGET else 1)
+
+
+if __name__ == "__main__":
+    main()

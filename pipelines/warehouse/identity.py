@@ -1,0 +1,125 @@
+"""Customer identity resolution: one customer's review, survey response and mention share a key.
+
+Every item carries hashed identifiers (CX_PII_KEY HMACs, pipelines/enrich/pii.py): an e-mail and
+a customer id link items across sources, an author handle links items within its own source.
+Items sharing any identifier belong to one customer (connected components of the identity
+graph). The customer's key derives from the smallest identifier of its component, so the same
+data gives the same keys whatever order the days were loaded in.
+
+Incremental: only the dirty dates' items are read, plus the stored identities of the customers
+they touch. When a new item links two known customers they merge: the survivor is the key the
+merged component derives, the other keeps its dim_customer row with `merged_into` set and its
+facts on other dates are re-pointed. Links are never undone by later data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipelines.warehouse.db import frame_as_table, sql_text
+
+FACT_TABLES = ("marts.fct_review", "marts.fct_mention", "marts.fct_survey_response", "marts.fct_feedback")
+ITEM_CUSTOMER_COLUMNS = ["feedback_id", "customer_key"]
+
+
+def customer_key(identity: str) -> str:
+    """The key of the customer whose smallest identifier is `identity` (opaque, fixed length)."""
+    return "c_" + hashlib.sha256(identity.encode()).hexdigest()[:30]
+
+
+class _Components:
+    """Union-find over identifier strings."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, node: str) -> str:
+        parent = self.parent.setdefault(node, node)
+        while parent != node:
+            grand = self.parent[parent]
+            self.parent[node] = grand
+            node, parent = parent, grand
+        return node
+
+    def union(self, nodes: list[str]) -> None:
+        first = self.find(nodes[0])
+        for other in nodes[1:]:
+            root = self.find(other)
+            if root != first:
+                self.parent[root] = first
+
+
+def resolve_customers(conn: sa.Connection) -> pd.DataFrame:
+    """Resolve the dirty dates' items to customers; returns (feedback_id, customer_key) per item.
+
+    Writes marts.dim_customer and marts.customer_identity for every customer touched and
+    re-points the facts of merged customers. Items without any identifier get no row.
+    """
+    edges = pd.read_sql_query(sa.text(sql_text("marts/customer_identities.sql")), conn)
+    if edges.empty:
+        return pd.DataFrame(columns=ITEM_CUSTOMER_COLUMNS, dtype="string")
+    identities = edges.drop_duplicates("identity")[["identity", "identity_kind"]].reset_index(drop=True)
+    with frame_as_table(conn, identities[["identity"]], "tmp_identities"):
+        known = pd.read_sql_query(sa.text(
+            "select k.identity, k.identity_kind, k.customer_key from marts.customer_identity as k "
+            "where k.customer_key in (select c.customer_key from marts.customer_identity as c "
+            "join tmp_identities as t on t.identity = c.identity)"), conn)
+
+    graph = _Components()
+    for nodes in edges.groupby("feedback_id", sort=False)["identity"]:
+        graph.union(list(nodes[1]))
+    for nodes in known.groupby("customer_key", sort=False)["identity"]:
+        graph.union(list(nodes[1]))
+
+    kinds = dict(zip(identities["identity"], identities["identity_kind"], strict=True))
+    kinds.update(zip(known["identity"], known["identity_kind"], strict=True))
+    smallest: dict[str, str] = {}
+    for node in kinds:
+        root = graph.find(node)
+        if node < smallest.get(root, "\uffff"):
+            smallest[root] = node
+    owner = {node: customer_key(smallest[graph.find(node)]) for node in kinds}
+
+    links = pd.DataFrame({"identity": list(kinds), "identity_kind": list(kinds.values())})
+    links["customer_key"] = links["identity"].map(owner)
+    customers = links.groupby("customer_key").agg(
+        identity_count=("identity", "size"),
+        has_email=("identity_kind", lambda k: bool((k == "email").any())),
+        has_customer_id=("identity_kind", lambda k: bool((k == "customer_id").any())),
+    ).reset_index()
+    merged = known.assign(survivor=known["identity"].map(owner))
+    merged = merged.loc[merged["customer_key"] != merged["survivor"], ["customer_key", "survivor"]]
+    merged = merged.drop_duplicates("customer_key")
+    _write(conn, customers, links, merged)
+
+    items = edges.drop_duplicates("feedback_id")[["feedback_id", "identity"]]
+    return pd.DataFrame({"feedback_id": items["feedback_id"].to_numpy(),
+                         "customer_key": items["identity"].map(owner).to_numpy()})
+
+
+def _write(conn: sa.Connection, customers: pd.DataFrame, links: pd.DataFrame, merged: pd.DataFrame) -> None:
+    """Upsert customers and identities, then re-point and mark the customers merged away."""
+    with frame_as_table(conn, customers, "tmp_customers"):
+        conn.exec_driver_sql(
+            "insert into marts.dim_customer (customer_key, identity_count, has_email, has_customer_id, merged_into) "
+            "select customer_key, identity_count, has_email, has_customer_id, null from tmp_customers "
+            "on conflict (customer_key) do update set identity_count = excluded.identity_count, "
+            "has_email = excluded.has_email, has_customer_id = excluded.has_customer_id, merged_into = null")
+    with frame_as_table(conn, links, "tmp_links"):
+        conn.exec_driver_sql(
+            "insert into marts.customer_identity (identity, identity_kind, customer_key) "
+            "select identity, identity_kind, customer_key from tmp_links "
+            "on conflict (identity) do update set customer_key = excluded.customer_key")
+    if merged.empty:
+        return
+    with frame_as_table(conn, merged, "tmp_merged"):
+        for table in FACT_TABLES:
+            conn.exec_driver_sql(
+                f"update {table} set customer_key = m.survivor from tmp_merged as m "
+                f"where {table}.customer_key = m.customer_key")
+        conn.exec_driver_sql(
+            "update marts.dim_customer set merged_into = m.survivor from tmp_merged as m "
+            "where marts.dim_customer.customer_key = m.customer_key")
