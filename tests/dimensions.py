@@ -15,6 +15,8 @@ MEMBERS = ("product", "location", "journey_stage", "touchpoint")
 def add_dimension_members(conn: sa.Connection, rows: Iterable[Mapping]) -> None:
     """Insert the sources, dates, products, locations, stages and touchpoints `rows` name."""
     rows = [dict(r) for r in rows]
+    if not rows:
+        return
     sources = {}
     for r in rows:
         family = r.get("family") or next((f for col, f in FAMILY_OF.items() if col in r), "review")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines.quality.quarantine import storable_text
 from pipelines.sources.base import Drift
 from pipelines.warehouse.db import insert_frame
 
@@ -102,5 +103,7 @@ def record_drift(conn: sa.Connection, run_id: str, source: str, day: date, drift
     if rows:
         frame = pd.DataFrame(rows)
         frame["business_date"] = frame["business_date"].astype("object")
+        for col in ("column_name", "detail"):  # headers come from the file: a misread encoding gives NULs
+            frame[col] = storable_text(frame[col]).astype("object")
         insert_frame(conn, frame, "ops.schema_drift")
     return len(rows)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pipelines.enrich.sentiment import VaderModel, get_model
 from pipelines.enrich.sentiment_cache import WarehouseCache, text_hashes
 from pipelines.enrich.stage import to_staging
+from pipelines.sources.base import conform
 from pipelines.warehouse.db import make_engine, migrate
 
 TEXTS = ["Still waiting for my refund.", "Brilliant service, thank you!", "Can I change my address?",
@@ -85,7 +86,7 @@ def test_scores_of_a_failed_load_roll_back(warehouse_url):
 def test_staging_scores_through_the_cache_with_the_configured_model(warehouse_url, tmp_path):
     engine = make_engine(warehouse_url)
     migrate(engine)
-    good = pd.DataFrame({
+    good = conform(pd.DataFrame({  # a parsed batch has every canonical column (email, customer_id too)
         "response_id": ["r1", "r2", "r3"],
         "submitted_at": pd.to_datetime(["2026-03-10T10:00Z"] * 3, utc=True),
         "respondent": ["a@x", "b@x", "c@x"],
@@ -93,7 +94,7 @@ def test_staging_scores_through_the_cache_with_the_configured_model(warehouse_ur
         "comment": ["Waited 3 hours on the phone.", "Lovely staff.", "Waited 3 hours on the phone."],
         "journey_stage": None, "touchpoint": None, "product": None, "location": None, "channel": None,
         "_file": "f.csv", "_line": [1, 2, 3],
-    })
+    }), "survey")
     lexicon = tmp_path / "lexicon.tsv"
     lexicon.write_text("lovely\t-3.0\n")  # a deliberately perverse lexicon: the model passed in is used
     perverse = VaderModel("perverse", lexicon)

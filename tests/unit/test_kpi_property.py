@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pipelines.kpis.daily import read_inputs
 from pipelines.kpis.stats import compute_metrics
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
+from tests.dimensions import add_dimension_members
 
 Z = 1.959964
 D0 = date(2026, 1, 1)
@@ -184,6 +185,7 @@ def load(conn, items: list[dict]) -> None:
             frames["feedback_theme"] += [{"feedback_id": fid, "theme": t, "feedback_date": it["date"]}
                                          for t in sorted(it["themes"])]
     float_cols = ("nps", "csat", "ces", "rating", "reply_hours", "sentiment_score")
+    add_dimension_members(conn, [r for t, rows in frames.items() if t != "feedback_theme" for r in rows])
     for table, rows in frames.items():
         frame = pd.DataFrame(rows)
         frame = frame.astype({c: "float64" for c in float_cols if c in frame})

@@ -98,13 +98,7 @@ def fill(engine: sa.Engine) -> None:
         conn.execute(sa.text(
             "insert into marts.kpi_daily values (:kpi_date, :window_days, :metric, :segment_type, "
             ":segment_value, :value, :sample_size, :ci_low, :ci_high)"), KPI_ROWS)
-        # the facts' foreign keys need their dimension members first
-        conn.execute(sa.text("insert into marts.dim_source values (:source, :family, 'test')"),
-                     list({f["source"]: {"source": f["source"], "family": f["family"]} for f in FEEDBACK}.values()))
-        conn.execute(sa.text(
-            "insert into marts.dim_date values (:d, extract(year from :d), extract(quarter from :d), "
-            "extract(month from :d), extract(week from :d), extract(isodow from :d), extract(isodow from :d) > 5)"),
-            [{"d": d} for d in sorted({f["feedback_date"] for f in FEEDBACK})])
+        add_dimension_members(conn, FEEDBACK)
         conn.execute(sa.text(
             "insert into marts.fct_feedback (feedback_id, family, source, occurred_at, feedback_date, text, "
             "sentiment_score, sentiment_label, rating, nps) values (:feedback_id, :family, :source, "
