@@ -68,6 +68,19 @@ def impact(scores: np.ndarray, members: np.ndarray, rng: np.random.Generator,
     return out[(out.n_with > 0) & (out.n_without > 0)]
 
 
+def _membership(tags: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
+    """Items × themes booleans (index feedback_id) from the (feedback_id, theme) tag pairs.
+
+    Built by factorising the ids and setting one cell per pair: pd.crosstab counted the pairs
+    through a groupby and a pivot, the largest cost of the mart stage on a large day.
+    """
+    tags = tags.dropna(subset=["feedback_id", "theme"])
+    rows, ids = pd.factorize(tags.feedback_id)
+    matrix = np.zeros((len(ids), len(themes)), dtype=bool)
+    matrix[rows, pd.Index(themes).get_indexer(tags.theme)] = True
+    return pd.DataFrame(matrix, index=ids, columns=themes)
+
+
 def theme_impact(items: pd.DataFrame, tags: pd.DataFrame, dates: list[date]) -> pd.DataFrame:
     """`marts.theme_impact` rows: NPS and avg_rating impact of each theme per kpi date and window.
 
@@ -79,7 +92,7 @@ def theme_impact(items: pd.DataFrame, tags: pd.DataFrame, dates: list[date]) -> 
     themes = sorted(tags.theme.unique())
     if items.empty or not themes:
         return pd.DataFrame(columns=IMPACT_COLUMNS)
-    bits = pd.crosstab(tags.feedback_id, tags.theme).reindex(columns=themes, fill_value=0) > 0
+    bits = _membership(tags, themes)
     for m_index, (metric, group) in enumerate(items.groupby("metric", sort=True)):
         members_all = bits.reindex(group.feedback_id, fill_value=False).to_numpy()
         days = pd.to_datetime(group.feedback_date).dt.date.to_numpy()

@@ -1,0 +1,442 @@
+"""End-to-end pipeline throughput: wall time, rows/s and peak RSS per stage, against the unavoidable costs.
+
+For each scale, `cx sample-data --scale N` writes one business day into a fresh temporary CX_HOME;
+a child process then runs the pipeline's own stages in-process (Pipeline.load_source per source —
+extract + validate + load —, build_marts — marts + KPIs —, publish — the report, no delivery),
+timing each with perf_counter and reading its peak RSS from /proc/self/status VmHWM (reset between
+stages through /proc/self/clear_refs). A second child measures the references, in the same run:
+(a) DuckDB alone reading the same landing files into tables, (b) stock VADER alone scoring the same
+texts. The ratio pipeline / (a + b) says how much the pipeline adds to what cannot be avoided.
+
+Results go to benchmarks/results/<date>[-postgres].json and .md, with the targets of issue #8 as
+pass/fail (a target whose run was not made is reported as not measured):
+
+    python benchmarks/pipeline.py [--scale 1,10,large] [--warehouse duckdb|postgres] [--days D]
+                                  [--profile] [--out DIR] [--against OLD.json ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DAY = date(2026, 3, 12)  # a Thursday: weekday factors near 1
+LARGE_DAY = {"review": 20_000, "mention": 200_000, "survey": 10_000}  # a large brand's day (issue #8)
+FAMILY_FORMAT = {"review": "trustpilot_json", "mention": "x_jsonl", "survey": "qualtrics_csv"}
+PG_ADMIN_URL = os.environ.get("CX_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TARGET_RATIO = 1.5  # large day: pipeline <= 1.5 x (DuckDB read + VADER)
+TARGET_RSS_MB = 1536.0  # peak RSS <= 1.5 GB
+TARGET_GROWTH = 1.3  # peak RSS at 10x input <= 1.3 x peak RSS at 1x
+TARGET_BACKFILL = 1.3  # backfill over D days <= 1.3 x one run of the same rows
+MB = 1024.0
+
+
+# -- pure parts: scales, summaries, targets, Markdown -----------------------------------------------------
+
+def large_scale(day: date = DAY) -> int:
+    """The smallest sample-data scale whose expected volumes on `day` reach every LARGE_DAY volume."""
+    from pipelines.sample.generate import BASE_VOLUME, WEEKDAY_FACTOR
+
+    return max(math.ceil(n / (BASE_VOLUME[FAMILY_FORMAT[f]] * WEEKDAY_FACTOR[FAMILY_FORMAT[f]][day.weekday()]))
+               for f, n in LARGE_DAY.items())
+
+
+def parse_scales(text: str, large: Callable[[], int] = large_scale) -> list[int]:
+    """`1,10,large` → [1, 10, <large scale>]; every scale a positive integer."""
+    scales = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        value = large() if part == "large" else int(part)
+        if value < 1:
+            raise ValueError(f"--scale: {part} is not a positive integer")
+        scales.append(value)
+    if not scales:
+        raise ValueError("--scale: no scale given")
+    return scales
+
+
+def stage_row(stage: str, rows: int, seconds: float, peak_rss_mb: float) -> dict[str, Any]:
+    """One stage's figures, rows/s computed from rows and seconds."""
+    return {"stage": stage, "rows": rows, "seconds": round(seconds, 4),
+            "rows_per_s": round(rows / seconds, 1) if seconds > 0 else None, "peak_rss_mb": round(peak_rss_mb, 1)}
+
+
+def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str, float]) -> dict[str, Any]:
+    """A scale's record: its stages, the whole run (sum of the stage times, rows = rows read by the loads,
+    peak = the highest stage peak) and the ratio of the run to the references (DuckDB read + VADER)."""
+    rows = sum(s["rows"] for s in stages if s["stage"].startswith("load "))
+    seconds = sum(s["seconds"] for s in stages)
+    total = stage_row("whole run", rows, seconds, max(s["peak_rss_mb"] for s in stages))
+    unavoidable = reference["duckdb_read_s"] + reference["vader_s"]
+    return {"scale": scale, "stages": stages, "total": total, "reference": reference,
+            "ratio": round(seconds / unavoidable, 2) if unavoidable > 0 else None}
+
+
+def memory_growth(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Peak RSS at scale S against 10·S, for the largest such pair measured (at small scales the
+    imports' fixed memory hides any growth)."""
+    by_scale = {r["scale"]: r["total"]["peak_rss_mb"] for r in runs}
+    for small in sorted(by_scale, reverse=True):
+        if small * 10 in by_scale:
+            big = small * 10
+            return {"small_scale": small, "large_scale": big, "small_peak_mb": by_scale[small],
+                    "large_peak_mb": by_scale[big], "ratio": round(by_scale[big] / by_scale[small], 2)}
+    return None
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue #8's targets, each with the value measured and pass/fail (None: not measured in this run)."""
+    large = next((r for r in result["runs"] if r["scale"] >= result["large_scale"]), None)
+    peaks = [r["total"]["peak_rss_mb"] for r in result["runs"]]
+    growth, backfill = result.get("memory_growth"), result.get("backfill")
+
+    def row(name: str, limit: float, value: float | None, note: str = "") -> dict[str, Any]:
+        return {"target": name, "limit": limit, "value": value,
+                "pass": None if value is None else value <= limit, "note": note}
+
+    return [
+        row("large-brand day / (DuckDB read + VADER)", TARGET_RATIO, large["ratio"] if large else None,
+            f"scale {result['large_scale']}" + ("" if large else ": not run")),
+        row("peak RSS, MB", TARGET_RSS_MB, max(peaks) if peaks else None,
+            f"largest scale run: {max(r['scale'] for r in result['runs'])}" if peaks else ""),
+        row("peak RSS growth for 10x input", TARGET_GROWTH, growth["ratio"] if growth else None,
+            f"scale {growth['small_scale']} -> {growth['large_scale']}" if growth else "no S and 10*S pair run"),
+        row("backfill / one run of the same rows", TARGET_BACKFILL, backfill["ratio"] if backfill else None,
+            f"{backfill['days']} days (target: 365 days, mid-size)" if backfill else "--days not given"),
+        {"target": "large-brand day on PostgreSQL recorded", "limit": None,
+         "value": large["total"]["seconds"] if large and result["warehouse"] == "postgres" else None,
+         "pass": (large is not None) if result["warehouse"] == "postgres" else None,
+         "note": "" if result["warehouse"] == "postgres" else "run with --warehouse postgres --scale large"},
+    ]
+
+
+def against(result: dict[str, Any], baselines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per scale measured in both, each stage's seconds and the run's peak RSS before (a baseline
+    results file, e.g. before a change) and now."""
+    before = {r["scale"]: r for b in baselines for r in b["runs"]}
+    rows = []
+    for run in result["runs"]:
+        old = before.get(run["scale"])
+        if old is None:
+            continue
+        old_stages = {s["stage"]: s for s in [*old["stages"], old["total"]]}
+        for stage in [*run["stages"], run["total"]]:
+            if stage["stage"] in old_stages:
+                was = old_stages[stage["stage"]]
+                rows.append({"scale": run["scale"], "stage": stage["stage"], "before_s": was["seconds"],
+                             "after_s": stage["seconds"], "before_peak_mb": was["peak_rss_mb"],
+                             "after_peak_mb": stage["peak_rss_mb"]})
+    return rows
+
+
+RESULT_KEYS = {"date", "created_at", "warehouse", "business_day", "machine", "large_scale", "runs",
+               "memory_growth", "backfill", "targets"}
+RUN_KEYS = {"scale", "stages", "total", "reference", "ratio"}
+STAGE_KEYS = {"stage", "rows", "seconds", "rows_per_s", "peak_rss_mb"}
+
+
+def check_schema(result: dict[str, Any]) -> None:
+    """Raise ValueError when `result` lacks a key the results files promise."""
+    missing = RESULT_KEYS - result.keys()
+    for run in result["runs"]:
+        missing |= {f"runs.{k}" for k in RUN_KEYS - run.keys()}
+        for stage in [*run["stages"], run["total"]]:
+            missing |= {f"stages.{k}" for k in STAGE_KEYS - stage.keys()}
+    if missing:
+        raise ValueError(f"results lack {', '.join(sorted(missing))}")
+
+
+def _num(value: float | None, fmt: str = ",.2f") -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The results as a Markdown summary: one table per scale, references, growth, backfill, targets."""
+    m = result["machine"]
+    lines = [f"# Pipeline benchmark {result['date']} ({result['warehouse']})", "",
+             f"Business day {result['business_day']}; {m['cpus']} cores, load average {m['load_average']:.1f} "
+             f"at start. Large-brand day = scale {result['large_scale']}.", ""]
+    for run in result["runs"]:
+        ref = run["reference"]
+        lines += [f"## Scale {run['scale']}", "",
+                  "| stage | rows | seconds | rows/s | peak RSS MB |", "|---|---:|---:|---:|---:|"]
+        for s in [*run["stages"], run["total"]]:
+            lines.append(f"| {s['stage']} | {s['rows']:,} | {_num(s['seconds'])} | {_num(s['rows_per_s'], ',.0f')} "
+                         f"| {_num(s['peak_rss_mb'], ',.0f')} |")
+        lines += ["", f"References: DuckDB read {ref['duckdb_read_s']:.2f} s, VADER {ref['vader_s']:.2f} s over "
+                  f"{ref['texts']:,} texts. **Ratio pipeline / (DuckDB + VADER) = {_num(run['ratio'])}**", ""]
+    if result.get("memory_growth"):
+        g = result["memory_growth"]
+        lines += [f"Memory growth: {g['small_peak_mb']:,.0f} MB at scale {g['small_scale']} → "
+                  f"{g['large_peak_mb']:,.0f} MB at scale {g['large_scale']} (×{g['ratio']}).", ""]
+    if result.get("backfill"):
+        b = result["backfill"]
+        lines += [f"Backfill (benchmarks/backfill.py): {b['days']} days, {b['backfill_rows']:,} rows in "
+                  f"{b['backfill_s']:.1f} s vs one run of the same files, {b['single_rows']:,} rows in "
+                  f"{b['single_s']:.1f} s: ×{b['ratio']}.", ""]
+    if result.get("against"):
+        lines += [f"## Before and after ({', '.join(result['baselines'])})", "",
+                  "| scale | stage | before s | after s | before peak MB | after peak MB |",
+                  "|---:|---|---:|---:|---:|---:|"]
+        for a in result["against"]:
+            lines.append(f"| {a['scale']} | {a['stage']} | {_num(a['before_s'])} | {_num(a['after_s'])} "
+                         f"| {_num(a['before_peak_mb'], ',.0f')} | {_num(a['after_peak_mb'], ',.0f')} |")
+        lines.append("")
+    lines += ["## Targets", "", "| target | limit | measured | verdict | note |", "|---|---:|---:|---|---|"]
+    for t in result["targets"]:
+        verdict = {True: "pass", False: "FAIL", None: "not measured"}[t["pass"]]
+        lines.append(f"| {t['target']} | {_num(t['limit'])} | {_num(t['value'])} | {verdict} | {t['note']} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- measuring, in child processes ----------------------------------------------------------------------
+
+def _peak_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / MB
+
+
+def _reset_peak() -> None:
+    """Start a new peak RSS window (Linux: writing 5 to clear_refs resets VmHWM)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # the peak then covers every stage so far: an upper bound
+
+
+def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
+    """Run the day's stages in this process; each stage's seconds, rows and peak RSS."""
+    from pipelines.run import Pipeline
+
+    pipeline = Pipeline.from_env()
+    pipeline.init_db()
+    run_id = pipeline.start_run(day)
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+        profiler.start()
+    stages = []
+
+    def timed(name: str, call: Callable[[], Any], rows: Callable[[Any], int]) -> None:
+        _reset_peak()
+        start = perf_counter()
+        out = call()
+        stages.append(stage_row(name, rows(out), perf_counter() - start, _peak_mb()))
+
+    loaded = []
+    for source in pipeline.config.sources:
+        timed(f"load {source.name}", lambda s=source: loaded.append(pipeline.load_source(day, s, run_id)) or loaded[-1],
+              lambda r: r.rows_in)
+    rows_in = sum(r.rows_in for r in loaded)
+    timed("marts + KPIs", lambda: pipeline.build_marts(day, run_id), lambda _: rows_in)
+    timed("report", lambda: pipeline.publish(day, deliver=False), lambda _: rows_in)
+    pipeline.finish_run(run_id, "success")
+    if profiler:
+        profiler.stop()
+        profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    failed = [r.source for r in loaded if r.status != "success"]
+    return {"stages": stages, "failed": failed}
+
+
+def child_reference(landing: Path) -> dict[str, Any]:
+    """(a) DuckDB alone reading the landing files into tables; (b) stock VADER over the texts the pipeline scores."""
+    import duckdb
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    con = duckdb.connect()
+    reads = {"reviews": ("read_json_auto", "trustpilot/*/*.json"), "posts": ("read_ndjson_auto", "x/*/*.jsonl"),
+             "responses": ("read_csv_auto", "qualtrics/*/*.csv")}
+    start = perf_counter()
+    for table, (reader, pattern) in reads.items():
+        con.execute(f"create table {table} as select * from {reader}(?)", [str(landing / pattern)])
+    duckdb_s = perf_counter() - start
+    # the texts the pipeline scores; the CSV's two rows after the header are Qualtrics' labels and ids
+    texts = [t for (t,) in con.execute(
+        "select coalesce(title || chr(10) || text, text, title) from reviews "
+        "union all select text from posts union all (select Q4 from responses offset 2)").fetchall() if t]
+    analyzer = SentimentIntensityAnalyzer()
+    start = perf_counter()
+    for text in texts:
+        analyzer.polarity_scores(text)
+    vader_s = perf_counter() - start
+    return {"duckdb_read_s": round(duckdb_s, 4), "vader_s": round(vader_s, 4), "texts": len(texts)}
+
+
+# -- driving: data, homes, databases ---------------------------------------------------------------------
+
+def _env(home: Path, warehouse_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+    env.update(CX_HOME=str(home), PYTHONPATH=str(ROOT))
+    if warehouse_url:
+        env["CX_WAREHOUSE_URL"] = warehouse_url
+    return env
+
+
+def _child(mode: list[str], env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", *mode], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _sample(home: Path, start: date, end: date, scale: int, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "pipelines", "sample-data", "--start", start.isoformat(),
+                    "--end", end.isoformat(), "--scale", str(scale)], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+
+
+class Warehouse:
+    """A fresh warehouse per measurement: DuckDB in the temporary CX_HOME, or a throwaway PostgreSQL database."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind, self.databases = kind, []
+
+    def url(self) -> str | None:
+        if self.kind == "duckdb":
+            return None  # CX_HOME/warehouse.duckdb
+        import sqlalchemy as sa
+
+        name = f"cx_bench_{uuid.uuid4().hex[:10]}"
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"create database {name}")
+        engine.dispose()
+        self.databases.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def template(self, names: tuple[str, ...]) -> str | None:
+        """For PostgreSQL, a URL template with {name} whose databases (one per name) exist; None for DuckDB."""
+        if self.kind == "duckdb":
+            return None
+        import sqlalchemy as sa
+
+        prefix = f"cx_bench_{uuid.uuid4().hex[:10]}_"
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for name in names:
+                conn.exec_driver_sql(f"create database {prefix}{name}")
+                self.databases.append(prefix + name)
+        engine.dispose()
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{prefix}{{name}}"
+
+    def drop(self) -> None:
+        if not self.databases:
+            return
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for name in self.databases:
+                conn.exec_driver_sql(f"drop database if exists {name} with (force)")
+        engine.dispose()
+
+
+def measure_scale(scale: int, day: date, warehouse: Warehouse, profile: Path | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"cx-bench-{scale}-") as tmp:
+        home = Path(tmp)
+        env = _env(home, warehouse.url())
+        _sample(home, day, day, scale, env)
+        mode = ["stages", "--day", day.isoformat()] + (["--profile-to", str(profile)] if profile else [])
+        run = _child(mode, env)
+        if run["failed"]:
+            raise RuntimeError(f"scale {scale}: sources failed: {', '.join(run['failed'])}")
+        reference = _child(["reference", "--landing", str(home / "landing")], env)
+    return summarise_run(scale, run["stages"], reference)
+
+
+def measure_backfill(days: int, warehouse: Warehouse) -> dict[str, Any]:
+    """benchmarks/backfill.py's comparison — a backfill over `days` days against one run of the same
+    files — on fresh warehouses of the dialect measured, in the shape of the results file."""
+    with tempfile.TemporaryDirectory(prefix="cx-bench-backfill-") as tmp:
+        out = Path(tmp) / "backfill.json"
+        command = [sys.executable, str(ROOT / "benchmarks" / "backfill.py"), "--days", str(days), "--out", str(out)]
+        template = warehouse.template(("reference", "backfill"))
+        # backfill.py exits 1 when its ratio misses the target: the figures are what matters here
+        done = subprocess.run(command + (["--url", template] if template else []), env=_env(Path(tmp), None),
+                              cwd=ROOT, capture_output=True, text=True)
+        if not out.exists():
+            raise RuntimeError(f"benchmarks/backfill.py failed: {done.stderr.strip()[-2000:]}")
+        figures = json.loads(out.read_text())
+    return {"days": days, "backfill_rows": figures["rows"], "backfill_s": figures["backfill_seconds"],
+            "single_rows": figures["rows_single_run"], "single_s": figures["single_run_seconds"],
+            "ratio": round(figures["ratio"], 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="1,10", help="comma-separated scales; 'large' = the large-brand day")
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument("--days", type=int, default=0,
+                        help="also run benchmarks/backfill.py: a backfill over D days against one run")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument profile of the largest scale")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--against", type=Path, nargs="*", default=[],
+                        help="earlier results files: each stage before and now, per scale in both")
+    parser.add_argument("--child", choices=("stages", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--day", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)
+    parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "stages":
+        print(json.dumps(child_stages(args.day, args.profile_to)))
+        return 0
+    if args.child == "reference":
+        print(json.dumps(child_reference(args.landing)))
+        return 0
+
+    try:
+        scales = parse_scales(args.scale)
+    except ValueError as exc:
+        parser.error(str(exc))
+    today = datetime.now(UTC).date().isoformat()
+    stem = today + ("" if args.warehouse == "duckdb" else f"-{args.warehouse}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "date": today, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "warehouse": args.warehouse,
+        "business_day": args.day.isoformat(), "large_scale": large_scale(args.day),
+        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}, "runs": [],
+    }
+    warehouse = Warehouse(args.warehouse)
+    try:
+        for scale in scales:
+            profile = args.out / f"{stem}-profile-scale{scale}.txt" if args.profile and scale == max(scales) else None
+            run = measure_scale(scale, args.day, warehouse, profile)
+            result["runs"].append(run)
+            t = run["total"]
+            print(f"bench-pipeline scale {scale:>5}: {t['rows']:>9,} rows {t['seconds']:>8.2f} s "
+                  f"{t['rows_per_s'] or 0:>9,.0f} rows/s peak {t['peak_rss_mb']:>6,.0f} MB  "
+                  f"ratio to DuckDB+VADER {run['ratio']}", flush=True)
+        result["backfill"] = measure_backfill(args.days, warehouse) if args.days else None
+    finally:
+        warehouse.drop()
+    result["memory_growth"] = memory_growth(result["runs"])
+    result["targets"] = targets(result)
+    result["baselines"] = [p.name for p in args.against]
+    result["against"] = against(result, [json.loads(p.read_text()) for p in args.against])
+    check_schema(result)
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{stem}.md").write_text(markdown(result))
+    for t in result["targets"]:
+        print(f"bench-pipeline target {t['target']}: {_num(t['value'])} "
+              f"({ {True: 'pass', False: 'FAIL', None: 'not measured'}[t['pass']]})")
+    print(f"results in {args.out / stem}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The pure parts of benchmarks/pipeline.py: scales, summaries, ratios, targets and the results schema."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "pipeline.py"
+spec = importlib.util.spec_from_file_location("bench_pipeline", PATH)
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def _run(scale: int, peak: float, seconds: tuple[float, ...] = (2.0, 1.0, 0.5, 0.5)) -> dict:
+    stages = [bench.stage_row("load a", 100 * scale, seconds[0], peak - 10),
+              bench.stage_row("load b", 300 * scale, seconds[1], peak),
+              bench.stage_row("marts + KPIs", 400 * scale, seconds[2], peak - 5),
+              bench.stage_row("report", 400 * scale, seconds[3], peak - 1)]
+    return bench.summarise_run(scale, stages, {"duckdb_read_s": 1.5, "vader_s": 0.5, "texts": 400 * scale})
+
+
+def test_large_scale_reaches_every_volume_of_a_large_day():
+    # Thursday 2026-03-12: mentions need 200,000 / (150 x 1.0) = 1333.3 -> 1334; reviews 20,000 / (40 x 1.0) = 500,
+    # responses 10,000 / (30 x 1.05) = 317.5 -> 318; the largest wins
+    assert bench.large_scale() == 1334
+
+
+def test_parse_scales_accepts_large_and_rejects_nonsense():
+    assert bench.parse_scales("1, 10,large", large=lambda: 1334) == [1, 10, 1334]
+    with pytest.raises(ValueError):
+        bench.parse_scales("0")
+    with pytest.raises(ValueError):
+        bench.parse_scales(" , ")
+
+
+def test_summary_sums_stages_and_divides_by_the_references():
+    run = _run(1, 200.0)
+    # rows are what the loads read: 100 + 300; seconds 2 + 1 + 0.5 + 0.5 = 4; 400 / 4 = 100 rows/s
+    assert run["total"] == {"stage": "whole run", "rows": 400, "seconds": 4.0, "rows_per_s": 100.0,
+                            "peak_rss_mb": 200.0}
+    # 4 s / (1.5 s DuckDB + 0.5 s VADER) = 2.0
+    assert run["ratio"] == 2.0
+    assert run["stages"][1]["rows_per_s"] == 300.0  # 300 rows / 1 s
+
+
+def test_memory_growth_pairs_the_largest_s_with_ten_s():
+    runs = [_run(1, 200.0), _run(3, 220.0), _run(10, 250.0)]
+    # 250 / 200 = 1.25
+    assert bench.memory_growth(runs) == {"small_scale": 1, "large_scale": 10, "small_peak_mb": 200.0,
+                                         "large_peak_mb": 250.0, "ratio": 1.25}
+    # with 1, 10 and 100 the pair is 10 -> 100: 400 / 250 = 1.6
+    assert bench.memory_growth([*runs, _run(100, 400.0)])["ratio"] == 1.6
+    assert bench.memory_growth([_run(1, 200.0), _run(5, 300.0)]) is None
+
+
+def _result(runs: list[dict], warehouse: str = "duckdb", backfill: dict | None = None) -> dict:
+    result = {"date": "2026-12-04", "created_at": "2026-12-04T06:00:00+00:00", "warehouse": warehouse,
+              "business_day": "2026-03-12", "machine": {"cpus": 2, "load_average": 3.0}, "large_scale": 10,
+              "runs": runs, "backfill": backfill}
+    result["memory_growth"] = bench.memory_growth(runs)
+    result["targets"] = bench.targets(result)
+    return result
+
+
+def test_targets_pass_fail_and_not_measured():
+    result = _result([_run(1, 200.0), _run(10, 300.0, seconds=(4.0, 2.0, 1.0, 1.0))],
+                     backfill={"days": 30, "backfill_rows": 7000, "backfill_s": 70.0, "single_rows": 7000,
+                               "single_s": 50.0, "ratio": 1.4})
+    verdicts = {t["target"]: (t["value"], t["pass"]) for t in result["targets"]}
+    # scale 10 is the large day here: 8 s / 2 s = 4.0 > 1.5
+    assert verdicts["large-brand day / (DuckDB read + VADER)"] == (4.0, False)
+    assert verdicts["peak RSS, MB"] == (300.0, True)
+    # 300 / 200 = 1.5 > 1.3
+    assert verdicts["peak RSS growth for 10x input"] == (1.5, False)
+    assert verdicts["backfill / one run of the same rows"] == (1.4, False)
+    assert verdicts["large-brand day on PostgreSQL recorded"] == (None, None)
+
+    small = _result([_run(1, 200.0)], warehouse="postgres")
+    verdicts = {t["target"]: t["pass"] for t in small["targets"]}
+    assert verdicts["large-brand day / (DuckDB read + VADER)"] is None
+    assert verdicts["peak RSS growth for 10x input"] is None
+    assert verdicts["large-brand day on PostgreSQL recorded"] is False
+
+
+def test_results_schema_round_trips_through_json_and_markdown():
+    result = _result([_run(1, 200.0), _run(10, 230.0)])
+    bench.check_schema(json.loads(json.dumps(result)))
+    text = bench.markdown(result)
+    assert "| load b | 300 | 1.00 | 300 | 200 |" in text
+    assert "Ratio pipeline / (DuckDB + VADER) = 2.00" in text
+    assert "| peak RSS growth for 10x input | 1.30 | 1.15 | pass |" in text  # 230 / 200 = 1.15
+    del result["runs"][0]["total"]["peak_rss_mb"]
+    del result["backfill"]
+    with pytest.raises(ValueError, match="backfill, stages.peak_rss_mb"):
+        bench.check_schema(result)
+
+
+def test_against_pairs_stages_of_the_scales_in_both():
+    before = _result([_run(1, 200.0), _run(10, 300.0, seconds=(4.0, 2.0, 3.0, 1.0))])
+    now = _result([_run(10, 280.0), _run(100, 500.0)])
+    rows = bench.against(now, [before])
+    assert [r["stage"] for r in rows] == ["load a", "load b", "marts + KPIs", "report", "whole run"]
+    assert {r["scale"] for r in rows} == {10}
+    # marts + KPIs: 3.0 s before, 0.5 s now; the whole run 4 + 2 + 3 + 1 = 10 s before, 4 s now
+    assert (rows[2]["before_s"], rows[2]["after_s"]) == (3.0, 0.5)
+    assert (rows[4]["before_s"], rows[4]["after_s"], rows[4]["before_peak_mb"]) == (10.0, 4.0, 300.0)
+    now.update(baselines=["before.json"], against=rows)
+    assert "| 10 | whole run | 10.00 | 4.00 | 300 | 280 |" in bench.markdown(now)
