@@ -5,15 +5,11 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
-CX = [sys.executable, "-m", "pipelines"]
-ROOT = Path(__file__).parents[2]
+from tests.cli import cx
 
 
 @pytest.fixture
@@ -21,13 +17,6 @@ def env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
     env.update(CX_HOME=str(tmp_path / "home"), CX_PII_KEY="e2e-key", COLUMNS="200")
     return env
-
-
-def cx(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*CX, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 def test_a_day_end_to_end_then_rerun_changes_nothing(env, tmp_path):

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import cx
 from tests.integration.conftest import _qualtrics
 
-CX = [sys.executable, "-m", "pipelines"]
-ROOT = Path(__file__).parents[2]
 DAY = "2026-03-10"
 CONFIG = """timezone: Europe/London
 brand: Acme
@@ -37,13 +34,6 @@ def env(tmp_path) -> dict[str, str]:
             ("R_3", f"{DAY} 11:00:00", 11, 5, "scale error")]
     (folder / "export.csv").write_text(_qualtrics(rows), encoding="utf-8")
     return env
-
-
-def cx(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*CX, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 def test_quarantine_list_show_replay_after_a_mapping_fix(env, tmp_path):

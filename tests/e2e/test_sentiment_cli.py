@@ -4,18 +4,11 @@ the place it came from, and the chosen model is the one whose scores land in the
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
-CX = [sys.executable, "-m", "pipelines"]
-ROOT = Path(__file__).parents[2]
-
-
-def cx(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CX, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+from tests.cli import ROOT, cx
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
@@ -26,13 +19,13 @@ def base_env(tmp_path: Path) -> dict[str, str]:
 
 def test_unknown_model_exits_2_naming_where_it_came_from(tmp_path):
     env = base_env(tmp_path)
-    proc = cx({**env, "CX_SENTIMENT_MODEL": "bert"}, "status")
+    proc = cx({**env, "CX_SENTIMENT_MODEL": "bert"}, "status", check=False)
     assert proc.returncode == 2
     assert "CX_SENTIMENT_MODEL: unknown sentiment model 'bert'" in proc.stdout + proc.stderr
 
     config = tmp_path / "sources.yml"
     config.write_text((ROOT / "config" / "sources.yml").read_text().replace("model: cx_vader", "model: bert"))
-    proc = cx(env, "status", "--config", str(config))
+    proc = cx(env, "status", "--config", str(config), check=False)
     line = next(i for i, text in enumerate(config.read_text().splitlines(), 1) if "model: bert" in text)
     assert proc.returncode == 2
     assert f"{config}:{line}: sentiment.model: unknown sentiment model 'bert'" in proc.stdout + proc.stderr
@@ -40,10 +33,9 @@ def test_unknown_model_exits_2_naming_where_it_came_from(tmp_path):
 
 def test_the_configured_model_scores_the_run_through_the_cache(tmp_path):
     env = base_env(tmp_path)
-    assert cx(env, "sample-data", "--start", "2026-03-10", "--end", "2026-03-10").returncode == 0
-    assert cx(env, "db", "init").returncode == 0
-    proc = cx({**env, "CX_SENTIMENT_MODEL": "vader"}, "run", "--date", "2026-03-10")  # not the default
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cx(env, "sample-data", "--start", "2026-03-10", "--end", "2026-03-10")
+    cx(env, "db", "init")
+    cx({**env, "CX_SENTIMENT_MODEL": "vader"}, "run", "--date", "2026-03-10")  # not the default
     with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
         assert con.sql("select distinct model from ops.sentiment_cache").fetchall() == [("vader",)]
         staged, unmatched = con.sql(
