@@ -34,7 +34,7 @@ chromium:
 	  fi; }
 
 test: install chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # speed targets, each a ratio against a reference measured in the same run (benchmarks/)
 bench: install bench-validate
