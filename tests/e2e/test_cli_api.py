@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import ROOT, cx, env  # noqa: F401 (env is a fixture)
+from tests.cli import ROOT, cx
+from tests.e2e.test_cli import env  # noqa: F401 (env is a fixture)
 
 TOKEN = "e2e-Token-5c4b3a"
 PAGE = {"reviews": [{"id": f"e{i}", "stars": s, "title": "t", "text": f"review {i}", "language": "en",
