@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from pipelines.config import load_config
 from pipelines.run import Pipeline
+from tests.integration import vendor_api as v
 
 PG_ADMIN_URL = os.environ.get("CX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DAY = "2026-03-10"  # a Tuesday, in GMT (London is on UTC until 29 March)
@@ -138,3 +139,17 @@ def tiny(tmp_path, warehouse_url, monkeypatch) -> Pipeline:
     pipeline.init_db()
     yield pipeline
     pipeline.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    """A loopback HTTP server playing the vendors' APIs, shared by a test module."""
+    with v.loopback_server() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(loopback):
+    """The module's server, with no handler left over from the test before."""
+    loopback.clear()
+    return loopback

@@ -15,23 +15,9 @@ from werkzeug import Response
 
 from pipelines.errors import SourceError
 from pipelines.sources.api.client import ApiClient, Budget, auth_headers, backoff, retry_after
-from tests.integration import vendor_api as v
 from tests.integration.vendor_api import ok, serve
 
 TOKEN = "s3cr3t-Token-4711"
-
-
-@pytest.fixture(scope="module")
-def loopback():
-    with v.loopback_server() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(loopback):
-    """The module's server, with no handler left over from the test before."""
-    loopback.clear()
-    return loopback
 
 
 @pytest.fixture(autouse=True)

@@ -22,19 +22,6 @@ T0 = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # the newest item; item i is i ho
 SINCE, UNTIL = datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def loopback():
-    with v.loopback_server() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(loopback):
-    """The module's server, with no handler left over from the test before."""
-    loopback.clear()
-    return loopback
-
-
 def at(i: int) -> datetime:
     return T0 - timedelta(hours=i)
 
