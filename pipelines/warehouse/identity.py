@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from pipelines.warehouse.db import frame_as_table, sql_text
 
@@ -30,26 +33,25 @@ def customer_key(identity: str) -> str:
     return "c_" + hashlib.sha256(identity.encode()).hexdigest()[:30]
 
 
-class _Components:
-    """Union-find over identifier strings."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, node: str) -> str:
-        parent = self.parent.setdefault(node, node)
-        while parent != node:
-            grand = self.parent[parent]
-            self.parent[node] = grand
-            node, parent = parent, grand
-        return node
-
-    def union(self, nodes: list[str]) -> None:
-        first = self.find(nodes[0])
-        for other in nodes[1:]:
-            root = self.find(other)
-            if root != first:
-                self.parent[root] = first
+def components(edges: pd.DataFrame, known: pd.DataFrame) -> pd.Series:
+    """The customer key of every identifier: identifiers sharing an item (`edges`: feedback_id,
+    identity) or a stored customer (`known`: customer_key, identity) are one connected component,
+    keyed by its smallest identifier. Returns a Series indexed by identifier."""
+    # sorted: the smallest code of a component is its smallest identifier
+    codes, names = pd.factorize(pd.concat([edges["identity"], known["identity"]], ignore_index=True), sort=True)
+    names = np.asarray(names, dtype=object)
+    item_codes = pd.factorize(edges["feedback_id"])[0]
+    customer_codes = pd.factorize(known["customer_key"])[0]
+    groups = np.concatenate([item_codes, customer_codes + (item_codes.max(initial=-1) + 1)])
+    size = len(names) + (groups.max(initial=-1) + 1)
+    # bipartite graph identifier -- group (an item or a stored customer): one edge per membership
+    graph = sparse.coo_matrix((np.ones(len(codes), dtype=np.int8), (codes, groups + len(names))), shape=(size, size))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    labels = labels[: len(names)]
+    smallest = np.full(labels.max(initial=-1) + 1, len(names))
+    np.minimum.at(smallest, labels, np.arange(len(names)))
+    keys = np.array([customer_key(name) for name in names[smallest]], dtype=object)
+    return pd.Series(keys[labels], index=pd.Index(names, name="identity"), name="customer_key")
 
 
 def resolve_customers(conn: sa.Connection) -> pd.DataFrame:
@@ -67,39 +69,24 @@ def resolve_customers(conn: sa.Connection) -> pd.DataFrame:
             "select k.identity, k.identity_kind, k.customer_key from marts.customer_identity as k "
             "where k.customer_key in (select c.customer_key from marts.customer_identity as c "
             "join tmp_identities as t on t.identity = c.identity)"), conn)
+    owner = components(edges, known)
 
-    graph = _Components()
-    for nodes in edges.groupby("feedback_id", sort=False)["identity"]:
-        graph.union(list(nodes[1]))
-    for nodes in known.groupby("customer_key", sort=False)["identity"]:
-        graph.union(list(nodes[1]))
-
-    kinds = dict(zip(identities["identity"], identities["identity_kind"], strict=True))
-    kinds.update(zip(known["identity"], known["identity_kind"], strict=True))
-    smallest: dict[str, str] = {}
-    for node in kinds:
-        root = graph.find(node)
-        if node < smallest.get(root, "\uffff"):
-            smallest[root] = node
-    owner = {node: customer_key(smallest[graph.find(node)]) for node in kinds}
-
-    links = pd.DataFrame({"identity": list(kinds), "identity_kind": list(kinds.values())})
-    links["customer_key"] = links["identity"].map(owner)
-    # flags as columns and built-in aggregations: a Python lambda per customer was the largest cost of a large day
+    links = pd.concat([identities, known[["identity", "identity_kind"]]]).drop_duplicates("identity", keep="last")
+    links = links.assign(customer_key=owner.reindex(links["identity"]).to_numpy())
     flags = pd.DataFrame({"customer_key": links["customer_key"], "identity": links["identity"],
                           "has_email": (links["identity_kind"] == "email").to_numpy(bool),
                           "has_customer_id": (links["identity_kind"] == "customer_id").to_numpy(bool)})
     customers = flags.groupby("customer_key").agg(
         identity_count=("identity", "size"), has_email=("has_email", "any"), has_customer_id=("has_customer_id", "any"),
     ).reset_index()
-    merged = known.assign(survivor=known["identity"].map(owner))
+    merged = known.assign(survivor=owner.reindex(known["identity"]).to_numpy())
     merged = merged.loc[merged["customer_key"] != merged["survivor"], ["customer_key", "survivor"]]
     merged = merged.drop_duplicates("customer_key")
     _write(conn, customers, links, merged)
 
     items = edges.drop_duplicates("feedback_id")[["feedback_id", "identity"]]
     return pd.DataFrame({"feedback_id": items["feedback_id"].to_numpy(),
-                         "customer_key": items["identity"].map(owner).to_numpy()})
+                         "customer_key": owner.reindex(items["identity"]).to_numpy()})
 
 
 def _write(conn: sa.Connection, customers: pd.DataFrame, links: pd.DataFrame, merged: pd.DataFrame) -> None:
