@@ -22,6 +22,7 @@ from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
+from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from pipelines.quality.accounting import Tally
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser, ledger
@@ -141,6 +142,11 @@ class Pipeline:
     def sentiment(self) -> SentimentModel:
         """The sentiment model: CX_SENTIMENT_MODEL, else sources.yml `sentiment.model`."""
         return get_model(self.settings.sentiment_model or self.config.sentiment_model)
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        """The theme taxonomy, config/themes.yml."""
+        return load_taxonomy(DEFAULT_TAXONOMY)
 
     def init_db(self) -> list[int]:
         """Create or migrate the warehouse schemas; returns the migration versions applied."""
@@ -347,10 +353,10 @@ class Pipeline:
         with self.engine.begin() as conn:
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
             if dirty:
-                build_star(conn, self.config.sources)
+                build_star(conn, self.config.sources, self.taxonomy)
             else:
                 sync_sources(conn, self.config.sources)
-            update = update_kpis(conn, day, dirty)
+            update = update_kpis(conn, day, dirty, self.taxonomy)
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
                          "ops.validation_results")

@@ -1,6 +1,7 @@
 """The KPI stage: themes, `marts.kpi_daily` and the analytic marts for the dates that changed.
 
-Themes are tagged for the dirty feedback dates (all dates when the taxonomy version changed).
+Themes are tagged as build_star builds the facts of the dirty dates; here only a new taxonomy
+version re-tags the other dates.
 A feedback date d feeds the windows ending on d … d + 27, so those kpi dates (up to the later of
 the run day and the latest kpi date already computed) are recomputed from scratch: delete, then
 insert, inside the caller's transaction, so a rerun writes identical rows.
@@ -16,9 +17,9 @@ import sqlalchemy as sa
 
 from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
-from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy, tag
+from pipelines.kpis.themes import Taxonomy
 from pipelines.warehouse.db import frame_as_table, insert_frame, sql_text
-from pipelines.warehouse.star import add_members
+from pipelines.warehouse.star import tag_items
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
@@ -57,42 +58,28 @@ def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[
 
 
 def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) -> list[date]:
-    """Tag the feedback of `dirty` (of every date if the taxonomy version changed).
-
-    Writes `marts.dim_theme`, `marts.feedback_theme` and fills fct_feedback's journey stage and
-    touchpoint (survey fields first, else theme hints) and pyramid level. Returns the dates tagged.
-    """
+    """Follow a new taxonomy version: rewrite `marts.dim_theme` and re-tag every feedback date but
+    the dirty ones (build_star tagged those as it built their facts). Returns the dates whose tags
+    may have changed: `dirty`, or every date when the version changed."""
     known = conn.execute(sa.text("select max(taxonomy_version) from marts.dim_theme")).scalar()
-    if known != taxonomy.version:
-        every = conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars()
-        dirty = sorted(set(dirty) | set(every))
-        conn.execute(sa.text("delete from marts.dim_theme"))
-        insert_frame(conn, taxonomy.dimension(), "marts.dim_theme")
-        conn.execute(sa.text("delete from marts.feedback_theme"))
-    if not dirty:
-        return []
-    feedback = pd.read_sql_query(_in_dates(
-        "select f.feedback_id, f.feedback_date, f.text, s.journey_stage as survey_stage, "
-        "s.touchpoint as survey_touchpoint from marts.fct_feedback as f "
-        "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
-        "where f.feedback_date in :dates order by f.feedback_id"), conn, params={"dates": dirty})
-    tags, hints = tag(taxonomy, feedback)
-    replace_rows(conn, "marts.feedback_theme", "feedback_date", dirty, tags)
-    fill = feedback[["feedback_id", "survey_stage", "survey_touchpoint"]].merge(hints, on="feedback_id", how="left")
-    fill = pd.DataFrame({
-        "feedback_id": fill["feedback_id"].astype(object),
-        "journey_stage": fill["survey_stage"].astype(object).where(fill["survey_stage"].notna(), fill["journey_stage"]),
-        "touchpoint": fill["survey_touchpoint"].astype(object).where(fill["survey_touchpoint"].notna(),
-                                                                     fill["touchpoint"]),
-        "pyramid_level": fill["pyramid_level"].astype(object),
-    }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
-    with frame_as_table(conn, fill, "tmp_feedback_hints"):
-        add_members(conn, "tmp_feedback_hints")  # the facts' foreign keys need the members first
-        conn.execute(sa.text(
-            "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "
-            "pyramid_level = h.pyramid_level from tmp_feedback_hints as h "
-            "where marts.fct_feedback.feedback_id = h.feedback_id"))
-    return dirty
+    if known == taxonomy.version:
+        return dirty
+    conn.execute(sa.text("delete from marts.dim_theme"))
+    insert_frame(conn, taxonomy.dimension(), "marts.dim_theme")
+    every = sorted(conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars())
+    stale = sorted(set(every) - set(dirty))
+    if stale:
+        feedback = pd.read_sql_query(_in_dates(
+            "select f.feedback_id, f.feedback_date, f.text, s.journey_stage as survey_stage, "
+            "s.touchpoint as survey_touchpoint from marts.fct_feedback as f "
+            "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
+            "where f.feedback_date in :dates order by f.feedback_id"), conn, params={"dates": stale})
+        with frame_as_table(conn, tag_items(conn, taxonomy, feedback), "tmp_feedback_hints"):
+            conn.execute(sa.text(
+                "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "
+                "pyramid_level = h.pyramid_level from tmp_feedback_hints as h "
+                "where marts.fct_feedback.feedback_id = h.feedback_id"))
+    return sorted(set(dirty) | set(every))
 
 
 @dataclass(frozen=True)
@@ -105,10 +92,9 @@ class KpiUpdate:
 
 
 def update_kpis(
-    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy | None = None
+    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy
 ) -> KpiUpdate:
     """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach."""
-    taxonomy = taxonomy or load_taxonomy(DEFAULT_TAXONOMY)
     dirty = update_themes(conn, taxonomy, dirty)
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)

@@ -12,7 +12,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.config import SourceConfig
-from pipelines.warehouse.db import frame_as_table, run_sql_file
+from pipelines.kpis.themes import Taxonomy, tag
+from pipelines.warehouse.db import frame_as_table, insert_frame, run_sql_file
 from pipelines.warehouse.identity import resolve_customers
 
 DIMENSION_FILES = ("dim_source.sql", "dim_date.sql", "dim_product.sql", "dim_location.sql",
@@ -40,12 +41,43 @@ def add_members(conn: sa.Connection, frame: str) -> None:
             f"where {column} is not null and {column} not in (select {column} from marts.dim_{column})")
 
 
-def build_star(conn: sa.Connection, sources: Iterable[SourceConfig]) -> None:
-    """Rebuild the dimensions and facts for the dirty dates, in the caller's transaction."""
+def tag_items(conn: sa.Connection, taxonomy: Taxonomy, feedback: pd.DataFrame) -> pd.DataFrame:
+    """Tag `feedback` (feedback_id, feedback_date, text, survey_stage, survey_touchpoint) with the
+    taxonomy: replaces marts.feedback_theme for its dates, adds the hinted journey stages and
+    touchpoints to their dimensions, and returns per item the journey stage, touchpoint (survey
+    fields first, else the theme hints) and pyramid level that fct_feedback carries."""
+    tags, hints = tag(taxonomy, feedback)
+    dates = sorted(set(feedback["feedback_date"]))
+    if dates:
+        conn.execute(sa.text("delete from marts.feedback_theme where feedback_date in :dates")
+                     .bindparams(sa.bindparam("dates", expanding=True)), {"dates": dates})
+    insert_frame(conn, tags, "marts.feedback_theme")
+    fill = feedback[["feedback_id", "survey_stage", "survey_touchpoint"]].merge(hints, on="feedback_id", how="left")
+    fill = pd.DataFrame({
+        "feedback_id": fill["feedback_id"].astype(object),
+        "journey_stage": fill["survey_stage"].astype(object).where(fill["survey_stage"].notna(), fill["journey_stage"]),
+        "touchpoint": fill["survey_touchpoint"].astype(object).where(fill["survey_touchpoint"].notna(),
+                                                                     fill["touchpoint"]),
+        "pyramid_level": fill["pyramid_level"].astype(object),
+    }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
+    with frame_as_table(conn, fill, "tmp_hint_members"):
+        add_members(conn, "tmp_hint_members")  # the facts' foreign keys need the members first
+    return fill
+
+
+def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy) -> None:
+    """Rebuild the dimensions and facts for the dirty dates, in the caller's transaction; the
+    feedback items are tagged with `taxonomy` before fct_feedback takes them."""
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
-    items = resolve_customers(conn)
-    with frame_as_table(conn, items, "tmp_item_customer"):
+    customers = resolve_customers(conn)
+    run_sql_file(conn, "marts/feedback_items.sql")
+    feedback = pd.read_sql_query(sa.text(
+        "select feedback_id, feedback_date, text, journey_stage as survey_stage, touchpoint as survey_touchpoint "
+        "from tmp_feedback_items order by feedback_id"), conn)
+    hints = tag_items(conn, taxonomy, feedback)
+    with frame_as_table(conn, customers, "tmp_item_customer"), frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")
+    conn.exec_driver_sql("drop table tmp_feedback_items")

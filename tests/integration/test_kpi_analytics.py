@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.kpis.daily import update_kpis
+from pipelines.kpis.themes import load_taxonomy
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
 from tests.integration.conftest import DAY
@@ -65,7 +66,7 @@ def test_customers_at_risk_latest_interaction_negative_and_unanswered(warehouse_
         insert_frame(conn, mentions, "marts.fct_mention")
         insert_frame(conn, feedback, "marts.fct_feedback")
         dirty = sorted({*surveys.feedback_date, *reviews.feedback_date, *mentions.feedback_date})
-        update_kpis(conn, D, dirty)
+        update_kpis(conn, D, dirty, load_taxonomy())
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "select customer_hash, feedback_id, reason, text, url from marts.customers_at_risk "

@@ -1,0 +1,42 @@
+-- grain: one row per text-bearing item of the dirty dates, as staged: what fct_feedback.sql
+-- inserts once pipelines/warehouse/star.py has tagged its themes (tmp_feedback_hints)
+create temporary table tmp_feedback_items as
+with dirty as (
+    select feedback_date from ops.dirty_dates
+),
+reviews as (
+    select
+        source || ':' || review_id as feedback_id, 'review' as family, source,
+        created_at as occurred_at, feedback_date, text, sentiment_score, sentiment_label,
+        rating, cast(null as double precision) as nps, cast(null as double precision) as csat,
+        cast(null as double precision) as ces, product, location,
+        cast(null as text) as journey_stage, cast(null as text) as touchpoint, url,
+        author_hash as customer_hash
+    from staging.stg_review
+    where feedback_date in (select feedback_date from dirty) and text is not null
+),
+mentions as (
+    select
+        source || ':' || mention_id, 'mention', source, created_at, feedback_date, text,
+        sentiment_score, sentiment_label, cast(null as double precision), cast(null as double precision),
+        cast(null as double precision), cast(null as double precision), cast(null as text),
+        cast(null as text), cast(null as text), cast(null as text), url, author_hash
+    from staging.stg_mention
+    where feedback_date in (select feedback_date from dirty) and text is not null
+),
+responses as (
+    select
+        source || ':' || response_id, 'survey', source, submitted_at, feedback_date, text,
+        sentiment_score, sentiment_label, cast(null as double precision), nps, csat, ces, product,
+        location, journey_stage, touchpoint, cast(null as text), respondent_hash
+    from staging.stg_survey_response
+    where feedback_date in (select feedback_date from dirty) and text is not null
+),
+final as (
+    select * from reviews
+    union all
+    select * from mentions
+    union all
+    select * from responses
+)
+select * from final;
