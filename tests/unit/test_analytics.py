@@ -1,12 +1,23 @@
 """Theme impact, anomalies, channel consistency and emerging terms against hand-worked figures."""
 
+import random
+import re
+from collections import Counter
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.kpis.analytics import anomalies, channel_consistency, emerging_terms, impact, theme_impact
+from pipelines.kpis.analytics import (
+    STOPWORDS,
+    anomalies,
+    channel_consistency,
+    emerging_terms,
+    impact,
+    term_counts,
+    theme_impact,
+)
 from pipelines.kpis.themes import load_taxonomy
 
 D = date(2026, 3, 31)
@@ -108,3 +119,27 @@ def test_emerging_terms_rise_against_baseline_and_skip_taxonomy(tmp_path):
     # 13 baseline days: nothing yet
     short = texts[pd.to_datetime(texts.feedback_date).dt.date != D - timedelta(days=14)]
     assert emerging_terms(short, [D], taxonomy).empty
+
+
+def _reference_terms(text: str) -> set[str]:
+    """The distinct unigrams and bigrams of one text, the plain-Python way."""
+    tokens = re.findall(r"[a-z][a-z']+", text.lower())
+    grams = {t for t in tokens if t not in STOPWORDS}
+    grams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)
+                 if a not in STOPWORDS and b not in STOPWORDS)
+    return grams
+
+
+def test_term_counts_match_a_text_by_text_reference():
+    edge = ["", "'quoted' words, 'a' b'c x", "Don't DON'T can't-stop 2fast4u o'neill's", "é café naïve ÉTÉ!",
+            "the of and", "router router ROUTER smells", "line\nbreak\ttab  spaces", "a b c d e"]
+    rng = random.Random(3)
+    words = ["router", "smells", "the", "of", "don't", "'tis", "refund", "x", "ok!", "never", "arrived", "42", "é"]
+    rows = [(D - timedelta(days=i % 3), t) for i, t in enumerate(
+        edge + [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(300)])]
+    texts = pd.DataFrame(rows, columns=["feedback_date", "text"])
+    expected: Counter = Counter()
+    for day, text in rows:
+        expected.update((day, term) for term in _reference_terms(text))
+    got = term_counts(texts)
+    assert dict(zip(zip(got.feedback_date, got.term, strict=True), got.docs, strict=True)) == dict(expected)
