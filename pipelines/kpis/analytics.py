@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from pipelines.kpis.themes import Taxonomy
+from pipelines.warehouse.db import read_frame
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20261204
@@ -256,5 +257,6 @@ def read_channel_net(conn: sa.Connection, low: date, high: date) -> pd.DataFrame
 
 
 def read_texts(conn: sa.Connection, low: date, high: date) -> pd.DataFrame:
-    return _between(conn, "select feedback_date, text from marts.fct_feedback "
-                          "where feedback_date between :low and :high order by feedback_id", low, high)
+    return read_frame(conn, sa.text("select feedback_date, text from marts.fct_feedback "
+                                    "where feedback_date between :low and :high order by feedback_id"),
+                      {"low": low, "high": high})

@@ -136,6 +136,20 @@ def frame_as_table(conn: sa.Connection, df: pd.DataFrame, name: str) -> Iterator
         conn.exec_driver_sql(f"drop table if exists {name}")
 
 
+def read_frame(conn: sa.Connection, stmt: sa.TextClause, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A query's rows as a DataFrame, for large reads of text, dates and integers.
+
+    DuckDB hands its result over column by column through Arrow, where pandas' read_sql would
+    build a Python tuple per row (seconds and hundreds of MB for a large day's texts). Dates
+    arrive as `datetime.date` on both dialects; decimals would arrive as `Decimal` on DuckDB, so
+    queries returning numerics keep `pd.read_sql_query`.
+    """
+    if not is_duckdb(conn):
+        return pd.read_sql_query(stmt, conn, params=params)
+    result = conn.execute(stmt, params or {}).cursor.arrow()
+    return (result.read_all() if hasattr(result, "read_all") else result).to_pandas()
+
+
 def insert_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> int:
     """Bulk-append a DataFrame to an existing table whose columns include the frame's."""
     if df.empty:

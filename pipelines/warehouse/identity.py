@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from pipelines.warehouse.db import frame_as_table, sql_text
+from pipelines.warehouse.db import frame_as_table, read_frame, sql_text
 
 FACT_TABLES = ("marts.fct_review", "marts.fct_mention", "marts.fct_survey_response", "marts.fct_feedback")
 ITEM_CUSTOMER_COLUMNS = ["feedback_id", "customer_key"]
@@ -60,15 +60,15 @@ def resolve_customers(conn: sa.Connection) -> pd.DataFrame:
     Writes marts.dim_customer and marts.customer_identity for every customer touched and
     re-points the facts of merged customers. Items without any identifier get no row.
     """
-    edges = pd.read_sql_query(sa.text(sql_text("marts/customer_identities.sql")), conn)
+    edges = read_frame(conn, sa.text(sql_text("marts/customer_identities.sql")))
     if edges.empty:
         return pd.DataFrame(columns=ITEM_CUSTOMER_COLUMNS, dtype="string")
     identities = edges.drop_duplicates("identity")[["identity", "identity_kind"]].reset_index(drop=True)
     with frame_as_table(conn, identities[["identity"]], "tmp_identities"):
-        known = pd.read_sql_query(sa.text(
+        known = read_frame(conn, sa.text(
             "select k.identity, k.identity_kind, k.customer_key from marts.customer_identity as k "
             "where k.customer_key in (select c.customer_key from marts.customer_identity as c "
-            "join tmp_identities as t on t.identity = c.identity)"), conn)
+            "join tmp_identities as t on t.identity = c.identity)"))
     owner = components(edges, known)
 
     links = pd.concat([identities, known[["identity", "identity_kind"]]]).drop_duplicates("identity", keep="last")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from pipelines.config import SourceConfig
 from pipelines.kpis.themes import Taxonomy, tag
-from pipelines.warehouse.db import frame_as_table, insert_frame, run_sql_file
+from pipelines.warehouse.db import frame_as_table, insert_frame, read_frame, run_sql_file
 from pipelines.warehouse.identity import resolve_customers
 
 DIMENSION_FILES = ("dim_source.sql", "dim_date.sql", "dim_product.sql", "dim_location.sql",
@@ -73,9 +73,9 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         run_sql_file(conn, f"marts/{name}")
     customers = resolve_customers(conn)
     run_sql_file(conn, "marts/feedback_items.sql")
-    feedback = pd.read_sql_query(sa.text(
+    feedback = read_frame(conn, sa.text(
         "select feedback_id, feedback_date, text, journey_stage as survey_stage, touchpoint as survey_touchpoint "
-        "from tmp_feedback_items order by feedback_id"), conn)
+        "from tmp_feedback_items order by feedback_id"))
     hints = tag_items(conn, taxonomy, feedback)
     with frame_as_table(conn, customers, "tmp_item_customer"), frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
