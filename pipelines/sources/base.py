@@ -24,9 +24,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import orjson
 import pandas as pd
 
 from pipelines.config import ROLES, SourceConfig
@@ -116,8 +117,21 @@ def synthetic_id(source: str, text: str, timestamp: str) -> str:
 
 
 def to_json(record: object) -> str:
-    """The compact, stable JSON text kept in `_raw`."""
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    """The compact, stable JSON text kept in `_raw` (orjson: the stdlib encoder was the largest cost
+    of reading JSON records; it still takes what orjson refuses, such as integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A JSON document; orjson first, the standard library for what it refuses (NaN, integers
+    beyond 64 bits), whose JSONDecodeError then says exactly where a document is broken."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def compare_columns(expected: list[str], actual: list[str], renames: dict[str, str] | None = None) -> list[Drift]:

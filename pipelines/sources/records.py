@@ -36,6 +36,7 @@ from pipelines.sources.base import (
     Drift,
     compare_columns,
     conform,
+    parse_json,
     synthetic_id,
     to_json,
     to_utc,
@@ -185,7 +186,7 @@ def load_json(path: Path) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return parse_json(text)
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
@@ -235,7 +236,7 @@ def jsonl_items(path: Path) -> Iterator[tuple[int, Any]]:
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text)
+                yield number, parse_json(text)
             except json.JSONDecodeError as exc:
                 yield number, BadLine(text[:RAW_LIMIT], f"invalid JSON: {exc.msg} at col {exc.colno}")
 

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from pipelines.errors import SourceError
+from pipelines.sources.base import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class ApiClient:
             else:
                 if response.status_code == 200:
                     try:
-                        return shown, json.loads(response.content)
+                        return shown, parse_json(response.content)
                     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                         last = f"invalid JSON ({len(response.content)} bytes): {exc}"
                 elif response.status_code in RETRY_STATUS:
