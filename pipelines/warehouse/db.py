@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from pipelines.config import NAME_RE, SQL_DIR
@@ -121,7 +122,7 @@ def frame_as_table(conn: sa.Connection, df: pd.DataFrame, name: str) -> Iterator
         raise ConfigError(f"not an allowed identifier: {name!r}")
     if is_duckdb(conn):
         duck = conn.connection.driver_connection
-        duck.register(name, df)
+        duck.register(name, pa.Table.from_pandas(df, preserve_index=False))
         try:
             yield name
         finally:
