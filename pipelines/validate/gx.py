@@ -99,13 +99,18 @@ def load_suite(name: str) -> Suite:
 
 
 def run_suite(suite: Suite, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Outcome]:
-    """Validate `frame` (a RangeIndex) against `suite` in one GX call, outcomes in suite order."""
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    report = batch.validate(
-        suite.expectations,
-        result_format={"result_format": "COMPLETE"},
-        expectation_parameters=parameters,
+    """Validate `frame` (a RangeIndex) against `suite` in one GX call, outcomes in suite order.
+
+    GX's own validator runs the suite on the batch definition directly: `Batch.validate` would
+    first build a batch of its own and then the validator a second one, and each fingerprints
+    (hashes) the whole frame, a fifth of the cost of validating it.
+    """
+    from great_expectations.validator.v1_validator import Validator
+
+    validator = Validator(
+        _batch_definition(), {"result_format": "COMPLETE"}, batch_parameters={"dataframe": frame}
     )
+    report = validator.validate_expectation_suite(suite.expectations, parameters)
     found: dict[int, Outcome] = {}
     for result in report.results:
         position = int(result.expectation_config.id)

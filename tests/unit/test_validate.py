@@ -238,3 +238,14 @@ def test_survey_channel_outside_the_known_set_is_a_warning() -> None:
     v = run(batch("survey", l1={"channel": "carrier pigeon"}, l2={"channel": "email"}), "survey")
     assert v.quarantined.empty
     assert result(v, "expect_column_values_to_be_in_set", "channel")["unexpected_count"] == 1
+
+
+def test_each_batch_is_fingerprinted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX hashes the whole frame per batch it builds; validating must build one batch, not two."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    hashes: list[int] = []
+    original = engine.hash_pandas_dataframe
+    monkeypatch.setattr(engine, "hash_pandas_dataframe", lambda df: hashes.append(len(df)) or original(df))
+    run(batch("review", l2={"rating": 7}), "review")
+    assert hashes == [4]
