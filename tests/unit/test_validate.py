@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pandas as pd
@@ -232,6 +233,25 @@ def test_formula_text_and_edits_before_creation_are_warnings() -> None:
     assert (formula["success"], formula["unexpected_count"]) == (False, 1)  # "-1 would ..." is not a formula
     pair = result(v, "expect_column_pair_values_a_to_be_greater_than_b", "updated_at,created_at")
     assert (pair["success"], pair["unexpected_count"]) == (False, 1)
+
+
+def test_formula_text_may_follow_exactly_the_whitespace_python_knows() -> None:
+    """The formula rule spells out Python's `\\s` so that pyarrow runs it: every character Python
+    calls whitespace, and no other, may come before the formula, through pandas as GX runs it."""
+    rules = {e["kwargs"]["regex"] for family in ("review", "mention", "survey")
+             for e in json.loads((EXPECTATIONS_DIR / f"{family}.json").read_text())["expectations"]
+             if e["kwargs"].get("regex", "").endswith("[(|!]")}
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    texts = pd.Series([f"{c}{c}=SUM(" for c in chars], dtype="string")
+    assert len(rules) == 1
+    flagged = texts.str.contains(rules.pop()).to_numpy(dtype=bool)
+    assert [c for c, hit in zip(chars, flagged, strict=True) if hit != c.isspace()] == []
+
+
+def test_formula_after_unicode_whitespace_is_a_warning() -> None:
+    v = run(batch("mention", l1={"text": "\u3000\t=HYPERLINK(x)"}, l2={"text": "\u200b=HYPERLINK(x)"}), "mention")
+    assert v.quarantined.empty
+    assert result(v, "expect_column_values_to_not_match_regex", "text")["unexpected_count"] == 1  # U+200B is no space
 
 
 def test_survey_channel_outside_the_known_set_is_a_warning() -> None:
