@@ -13,6 +13,7 @@ from pipelines.config import EXPECTATIONS_DIR
 from pipelines.errors import SourceError
 from pipelines.sources.base import ID_COLUMN, conform
 from pipelines.validate import Validation, validate_batch
+from pipelines.validate.gx import load_suite, run_suite
 
 DAY_END = pd.Timestamp("2024-05-02T00:00:00Z")
 
@@ -269,3 +270,14 @@ def test_each_batch_is_fingerprinted_once(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(engine, "hash_pandas_dataframe", lambda df: hashes.append(len(df)) or original(df))
     run(batch("review", l2={"rating": 7}), "review")
     assert hashes == [4]
+
+
+def test_only_failed_critical_checks_report_their_rows() -> None:
+    """GX lists failing rows only where quarantine needs them; warnings keep their verdicts and counts."""
+    df = batch("review", l2={"rating": 7, "language": "English"}, l3={"review_id": "r1"})
+    outcomes = {(o.check.type, o.check.column): (o.success, o.unexpected_count, o.element_count, o.unexpected_index)
+                for o in run_suite(load_suite("review"), df, {"max_time": DAY_END})}
+    assert outcomes.pop(("expect_column_values_to_be_between", "rating")) == (False, 1, 4, [1])
+    assert outcomes.pop(("expect_column_values_to_match_regex", "language")) == (False, 1, 4, [])
+    assert outcomes.pop(("expect_column_values_to_be_unique", "review_id")) == (False, 2, 4, [])
+    assert all(success and not rows for success, _, _, rows in outcomes.values())
