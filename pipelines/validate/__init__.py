@@ -1,8 +1,8 @@
 """The validation stage: a canonical batch against its family's GX suite, bad rows to quarantine.
 
 Every row ends up in exactly one of `good` or `quarantined` (ARCHITECTURE.md, "nothing lost").
-GX decides pass or fail: each suite runs once per batch with `result_format` COMPLETE, and rows are
-routed by the `unexpected_index_list` of the failed critical expectations. Warning-level failures
+GX decides pass or fail: each suite runs once per batch, and rows are routed by the
+`unexpected_index_list` of the failed critical expectations (`run_suite`). Warning-level failures
 are only recorded in `results`.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,7 @@ from pipelines.config import EXPECTATIONS_DIR
 from pipelines.errors import SourceError
 from pipelines.sources.base import ID_COLUMN, conform
 from pipelines.validate import Validation, validate_batch
+from pipelines.validate.gx import load_suite, run_suite
 
 DAY_END = pd.Timestamp("2024-05-02T00:00:00Z")
 
@@ -234,7 +236,48 @@ def test_formula_text_and_edits_before_creation_are_warnings() -> None:
     assert (pair["success"], pair["unexpected_count"]) == (False, 1)
 
 
+def test_formula_text_may_follow_exactly_the_whitespace_python_knows() -> None:
+    """The formula rule spells out Python's `\\s` so that pyarrow runs it: every character Python
+    calls whitespace, and no other, may come before the formula, through pandas as GX runs it."""
+    rules = {e["kwargs"]["regex"] for family in ("review", "mention", "survey")
+             for e in json.loads((EXPECTATIONS_DIR / f"{family}.json").read_text())["expectations"]
+             if e["kwargs"].get("regex", "").endswith("[(|!]")}
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    texts = pd.Series([f"{c}{c}=SUM(" for c in chars], dtype="string")
+    assert len(rules) == 1
+    flagged = texts.str.contains(rules.pop()).to_numpy(dtype=bool)
+    assert [c for c, hit in zip(chars, flagged, strict=True) if hit != c.isspace()] == []
+
+
+def test_formula_after_unicode_whitespace_is_a_warning() -> None:
+    v = run(batch("mention", l1={"text": "\u3000\t=HYPERLINK(x)"}, l2={"text": "\u200b=HYPERLINK(x)"}), "mention")
+    assert v.quarantined.empty
+    assert result(v, "expect_column_values_to_not_match_regex", "text")["unexpected_count"] == 1  # U+200B is no space
+
+
 def test_survey_channel_outside_the_known_set_is_a_warning() -> None:
     v = run(batch("survey", l1={"channel": "carrier pigeon"}, l2={"channel": "email"}), "survey")
     assert v.quarantined.empty
     assert result(v, "expect_column_values_to_be_in_set", "channel")["unexpected_count"] == 1
+
+
+def test_each_batch_is_fingerprinted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX hashes the whole frame per batch it builds; validating must build one batch, not two."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    hashes: list[int] = []
+    original = engine.hash_pandas_dataframe
+    monkeypatch.setattr(engine, "hash_pandas_dataframe", lambda df: hashes.append(len(df)) or original(df))
+    run(batch("review", l2={"rating": 7}), "review")
+    assert hashes == [4]
+
+
+def test_only_failed_critical_checks_report_their_rows() -> None:
+    """GX lists failing rows only where quarantine needs them; warnings keep their verdicts and counts."""
+    df = batch("review", l2={"rating": 7, "language": "English"}, l3={"review_id": "r1"})
+    outcomes = {(o.check.type, o.check.column): (o.success, o.unexpected_count, o.element_count, o.unexpected_index)
+                for o in run_suite(load_suite("review"), df, {"max_time": DAY_END})}
+    assert outcomes.pop(("expect_column_values_to_be_between", "rating")) == (False, 1, 4, [1])
+    assert outcomes.pop(("expect_column_values_to_match_regex", "language")) == (False, 1, 4, [])
+    assert outcomes.pop(("expect_column_values_to_be_unique", "review_id")) == (False, 2, 4, [])
+    assert all(success and not rows for success, _, _, rows in outcomes.values())
