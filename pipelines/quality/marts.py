@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.config import NAME_RE
 from pipelines.errors import RunError
 from pipelines.validate import result_row
 from pipelines.validate.gx import load_suite, run_suite
+from pipelines.warehouse.db import read_frame
 
 MART_SUITES = {"fct_feedback": "feedback_date", "kpi_daily": "kpi_date"}
 
@@ -36,7 +36,7 @@ def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]]) -> list[d
         columns = [c for c in suite.columns if NAME_RE.match(c)]
         stmt = sa.text(f"select {', '.join(dict.fromkeys(columns))} from marts.{mart} "
                        f"where {date_column} in :dates").bindparams(sa.bindparam("dates", expanding=True))
-        frame = pd.read_sql_query(stmt, conn, params={"dates": list(dates[mart])})
+        frame = read_frame(conn, stmt, {"dates": list(dates[mart])})
         for outcome in run_suite(suite, frame, {}):
             results.append({**result_row(suite.name, outcome), "source": mart})
             if outcome.check.severity == "critical" and (outcome.error or not outcome.success):
