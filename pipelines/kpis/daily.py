@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
-from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy, tag
+from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, ThemeCache, load_taxonomy, tag
 from pipelines.warehouse.db import frame_as_table, insert_frame, sql_text
 from pipelines.warehouse.star import add_members
 
@@ -57,7 +57,7 @@ def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[
 
 
 def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) -> list[date]:
-    """Tag the feedback of `dirty` (of every date if the taxonomy version changed).
+    """Tag the feedback of `dirty` (of every date if the taxonomy version changed), through the tag cache.
 
     Writes `marts.dim_theme`, `marts.feedback_theme` and fills fct_feedback's journey stage and
     touchpoint (survey fields first, else theme hints) and pyramid level. Returns the dates tagged.
@@ -76,7 +76,7 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
         "s.touchpoint as survey_touchpoint from marts.fct_feedback as f "
         "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
         "where f.feedback_date in :dates order by f.feedback_id"), conn, params={"dates": dirty})
-    tags, hints = tag(taxonomy, feedback)
+    tags, hints = tag(taxonomy, feedback, ThemeCache(conn, taxonomy))  # feedback tagged before: a lookup
     replace_rows(conn, "marts.feedback_theme", "feedback_date", dirty, tags)
     fill = feedback[["feedback_id", "survey_stage", "survey_touchpoint"]].merge(hints, on="feedback_id", how="left")
     fill = pd.DataFrame({
