@@ -79,6 +79,8 @@ def test_fast_vader_gives_stock_vader_scores():
     texts = sample_texts(1500) + load_cs()["text"].tolist() + [
         "", "   ", "😀😀ok", "good😀ok 😡", "KIND of GREAT!!!", "not the least bit good", "no no good",
         "It was never so good, but the food was AWFUL??", "without doubt the best", "I don't love it",
+        "the food was the bomb", "yeah right, great service", "a kiss of death, sad", "cake to die for",
+        "it was kind of good", "sort of bad really", "just enough good", "VERY good but NOT great",
     ]
     assert any(not t.isascii() for t in texts)  # the emoji path is exercised
     stock, fast = SentimentIntensityAnalyzer(), FastVader()
