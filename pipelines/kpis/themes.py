@@ -120,7 +120,9 @@ class ThemeCache:
         positions, masks = self.cache.lookup(texts)
         out = np.zeros((len(texts), len(bits)), dtype=bool)
         out[positions] = (masks.astype(np.int64)[:, None] & bits) != 0
-        missing = np.setdiff1d(np.arange(len(texts)), positions, assume_unique=True)
+        known = np.zeros(len(texts), dtype=bool)
+        known[positions] = True
+        missing = np.flatnonzero(~known)
         self.hits += len(positions)
         self.misses += len(missing)
         if len(missing):
@@ -148,20 +150,20 @@ def tag(
         kept = values.filter(present)
         hits[present.to_numpy(zero_copy_only=False)] = (lookup or partial(hits_distinct, taxonomy))(kept)
     rows, themes = np.nonzero(hits)
-    names = np.array(taxonomy.names, dtype=object)
-    ids = feedback["feedback_id"].to_numpy(object)
+    ids = feedback["feedback_id"].astype("str").reset_index(drop=True)  # Arrow-backed: picked without copies
     tags = pd.DataFrame({
-        "feedback_id": ids[rows],
-        "theme": names[themes],
+        "feedback_id": ids.iloc[rows].reset_index(drop=True),
+        "theme": pd.Series(taxonomy.names, dtype="str").iloc[themes].reset_index(drop=True),
         "feedback_date": feedback["feedback_date"].to_numpy(object)[rows],
     })
     tagged = hits.any(axis=1)
-    hints = pd.DataFrame({"feedback_id": ids[tagged]})
+    hints = pd.DataFrame({"feedback_id": ids[tagged].reset_index(drop=True)})
     for attr in ("journey_stage", "touchpoint", "pyramid_level"):
         carries = np.array([getattr(t, attr) is not None for t in taxonomy.themes], dtype=bool)
         usable = hits[tagged] & carries
         values_of = np.array([getattr(t, attr) for t in taxonomy.themes], dtype=object)
-        hints[attr] = np.where(usable.any(axis=1), values_of[usable.argmax(axis=1)] if len(values_of) else None, None)
+        first = np.where(usable.any(axis=1), values_of[usable.argmax(axis=1)] if len(values_of) else None, None)
+        hints[attr] = pd.Series(first, dtype=object)  # few distinct values: no per-row string conversion
     hints = hints[hints[["journey_stage", "touchpoint", "pyramid_level"]].notna().any(axis=1)]
     return tags, hints.reset_index(drop=True)
 
