@@ -156,16 +156,22 @@ def tag(
         "theme": pd.Series(taxonomy.names, dtype="str").iloc[themes].reset_index(drop=True),
         "feedback_date": feedback["feedback_date"].to_numpy(object)[rows],
     })
-    tagged = hits.any(axis=1)
-    hints = pd.DataFrame({"feedback_id": ids[tagged].reset_index(drop=True)})
+    tagged = np.flatnonzero(hits.any(axis=1))
+    hits = hits[tagged]
+    hinted = np.zeros(len(tagged), dtype=bool)
+    firsts = {}
     for attr in ("journey_stage", "touchpoint", "pyramid_level"):
         carries = np.array([getattr(t, attr) is not None for t in taxonomy.themes], dtype=bool)
-        usable = hits[tagged] & carries
+        usable = hits & carries
+        has = usable.any(axis=1)
+        hinted |= has
         values_of = np.array([getattr(t, attr) for t in taxonomy.themes], dtype=object)
-        first = np.where(usable.any(axis=1), values_of[usable.argmax(axis=1)] if len(values_of) else None, None)
-        hints[attr] = pd.Series(first, dtype=object)  # few distinct values: no per-row string conversion
-    hints = hints[hints[["journey_stage", "touchpoint", "pyramid_level"]].notna().any(axis=1)]
-    return tags, hints.reset_index(drop=True)
+        firsts[attr] = np.where(has, values_of[usable.argmax(axis=1)] if usable.size else None, None)
+    hints = pd.DataFrame({  # object columns: few distinct values, no per-row string conversion
+        "feedback_id": ids.iloc[tagged[hinted]].reset_index(drop=True),
+        **{attr: pd.Series(values[hinted], dtype=object) for attr, values in firsts.items()},
+    })
+    return tags, hints
 
 
 def phrase_pattern(phrases: list[str]) -> str:
