@@ -156,17 +156,20 @@ def tag(
         "theme": pd.Series(taxonomy.names, dtype="str").iloc[themes].reset_index(drop=True),
         "feedback_date": feedback["feedback_date"].to_numpy(object)[rows],
     })
-    tagged = np.flatnonzero(hits.any(axis=1))
-    hits = hits[tagged]
+    bits = np.packbits(hits, axis=1, bitorder="little")  # row masks: theme i is bit i (≤ MAX_THEMES)
+    masks = np.pad(bits, ((0, 0), (0, 8 - bits.shape[1]))).view("<u8")[:, 0]
+    tagged = np.flatnonzero(masks)
+    masks = masks[tagged]
     hinted = np.zeros(len(tagged), dtype=bool)
     firsts = {}
     for attr in ("journey_stage", "touchpoint", "pyramid_level"):
-        carries = np.array([getattr(t, attr) is not None for t in taxonomy.themes], dtype=bool)
-        usable = hits & carries
-        has = usable.any(axis=1)
+        values_of = np.array([*(getattr(t, attr) for t in taxonomy.themes), None], dtype=object)
+        usable = masks & np.uint64(sum(1 << i for i, value in enumerate(values_of[:-1]) if value is not None))
+        has = usable != 0
+        first = np.full(len(masks), len(taxonomy.themes))  # no theme carries it: the None at the end
+        first[has] = np.log2(usable[has] & (~usable[has] + np.uint64(1)))  # lowest bit: first theme in file order
         hinted |= has
-        values_of = np.array([getattr(t, attr) for t in taxonomy.themes], dtype=object)
-        firsts[attr] = np.where(has, values_of[usable.argmax(axis=1)] if usable.size else None, None)
+        firsts[attr] = values_of[first]
     hints = pd.DataFrame({  # object columns: few distinct values, no per-row string conversion
         "feedback_id": ids.iloc[tagged[hinted]].reset_index(drop=True),
         **{attr: pd.Series(values[hinted], dtype=object) for attr, values in firsts.items()},
