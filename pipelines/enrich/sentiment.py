@@ -31,6 +31,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.config import DEFAULT_SENTIMENT_MODEL, PROJECT_ROOT
 from pipelines.enrich.vader import FastVader
@@ -210,22 +212,29 @@ def _pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context)
 
 
+def score_distinct(model: SentimentModel, texts: pa.Array) -> np.ndarray:
+    """Scores for `texts`, in order, each distinct text scored once."""
+    encoded = pc.dictionary_encode(texts)  # distinct texts, first seen first
+    return score_texts(model, encoded.dictionary.to_pylist())[encoded.indices.to_numpy()]
+
+
 def score_series(
-    texts: pd.Series, model: SentimentModel | None = None, lookup: Callable[[list[str]], np.ndarray] | None = None
+    texts: pd.Series, model: SentimentModel | None = None, lookup: Callable[[pa.Array], np.ndarray] | None = None
 ) -> pd.Series:
     """Scores for a series of texts, each distinct text scored once; null or blank text gives null.
 
-    `lookup` replaces direct scoring of the distinct texts (the warehouse cache passes itself here).
+    `lookup` replaces `score_distinct` (the warehouse cache passes itself here). The column stays in
+    Arrow throughout: no Python string is made for a text that is not scored.
     """
     model = model or get_model()
-    present = (texts.notna() & (texts.astype("string").str.strip().str.len() > 0)).to_numpy(dtype=bool)
-    values = np.full(len(texts), np.nan)
-    if present.any():
-        codes, uniques = pd.factorize(texts[present].astype(str), sort=False)
-        distinct = uniques.tolist()
-        scores = lookup(distinct) if lookup is not None else score_texts(model, distinct)
-        values[present] = scores[codes]
-    return pd.Series(pd.array(values, dtype="Float64"), index=texts.index)  # NaN becomes null
+    column = pa.array(texts.astype("str"), pa.large_string(), from_pandas=True)  # chunked if the series is
+    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    present = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(values), ""), False)
+    scores = np.full(len(texts), np.nan)
+    if pc.any(present).as_py():
+        kept = values.filter(present)
+        scores[present.to_numpy(zero_copy_only=False)] = lookup(kept) if lookup else score_distinct(model, kept)
+    return pd.Series(pd.array(scores, dtype="Float64"), index=texts.index)  # NaN becomes null
 
 
 def label(scores: pd.Series) -> pd.Series:

@@ -19,7 +19,6 @@ from vaderSentiment.vaderSentiment import (
     NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
-    allcap_differential,
     normalize,
     scalar_inc_dec,
 )
@@ -34,9 +33,9 @@ def _negated(word_lower: str) -> bool:
     return word_lower in _NEGATE or "n't" in word_lower
 
 
-def _strip_punc_if_word(token: str) -> str:
-    stripped = token.strip(_PUNCTUATION)
-    return token if len(stripped) <= 2 else stripped
+_IDIOM_WORDS = frozenset(  # every word of a multi-word special case or booster: no idiom can match without one
+    w for key in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in key for w in key.split(" ")
+)
 
 
 class FastVader(SentimentIntensityAnalyzer):
@@ -63,12 +62,14 @@ class FastVader(SentimentIntensityAnalyzer):
         if not text.isascii():
             text = self._replace_emoji(text)
         text = text.strip()
-        words = [_strip_punc_if_word(w) for w in text.split()]
+        # VADER strips punctuation from a token unless at most two characters would be left
+        words = [s if len(s := w.strip(_PUNCTUATION)) > 2 else w for w in text.split()]
         lower = [w.lower() for w in words]
         lexicon = self.lexicon
-        if not any(w in lexicon for w in lower):
+        if lexicon.keys().isdisjoint(lower):
             return 0.0
-        is_cap_diff = allcap_differential(words)
+        uppers = sum(map(str.isupper, words))
+        is_cap_diff = 0 < len(words) - uppers < len(words)  # VADER's allcap_differential
         sentiments: list[float] = []
         n = len(words)
         for i, low in enumerate(lower):
@@ -98,7 +99,7 @@ class FastVader(SentimentIntensityAnalyzer):
         for start_i in range(3):
             j = i - (start_i + 1)
             if i > start_i and lower[j] not in lexicon:
-                s = scalar_inc_dec(words[j], valence, is_cap_diff)
+                s = scalar_inc_dec(words[j], valence, is_cap_diff) if lower[j] in BOOSTER_DICT else 0.0
                 if start_i == 1 and s != 0:
                     s = s * 0.95
                 if start_i == 2 and s != 0:
@@ -155,6 +156,8 @@ def _negation(valence: float, lower: list[str], start_i: int, i: int) -> float:
 def _idioms(valence: float, lower: list[str], i: int) -> float:
     """VADER's `_special_idioms_check` on pre-lowered words (called only when i > 2)."""
     w3, w2, w1, w0 = lower[i - 3], lower[i - 2], lower[i - 1], lower[i]
+    if w0 not in _IDIOM_WORDS and w1 not in _IDIOM_WORDS and w2 not in _IDIOM_WORDS:
+        return valence  # every sequence checked below holds w0, w1 or w2
     onezero, twoonezero, twoone = f"{w1} {w0}", f"{w2} {w1} {w0}", f"{w2} {w1}"
     threetwoone, threetwo = f"{w3} {w2} {w1}", f"{w3} {w2}"
     for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):

@@ -2,26 +2,37 @@
 
 Each theme compiles to one case-insensitive alternation (its phrases as whole words, then its
 patterns) evaluated by Arrow's RE2 kernel over the whole column at once, so tagging costs one
-vectorised pass per theme rather than a Python loop per text.
+vectorised pass per theme rather than a Python loop per text; the passes run on every core (the
+kernel releases the GIL) and each distinct text is tagged once. `ThemeCache` keeps a text's tags
+in the warehouse (`ops.theme_cache`, by text hash like the sentiment cache), so re-tagging the
+same feedback — a rerun, a backfill — is a lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 
 from pipelines.config import NAME_RE, PROJECT_ROOT, read_yaml
+from pipelines.enrich.text_cache import TextCache
 
 DEFAULT_TAXONOMY = PROJECT_ROOT / "config" / "themes.yml"
 PYRAMID_LEVELS = ("utility", "usability", "pleasure")
 JOURNEY_STAGES = ("awareness", "consideration", "purchase", "use", "support", "loyalty")
 THEME_KEYS = {"category", "pyramid_level", "journey_stage", "touchpoint", "phrases", "patterns"}
+MAX_THEMES = 63  # the tag cache keeps a text's themes as one bit each of a 64-bit integer
 
 
 @dataclass(frozen=True)
@@ -47,15 +58,30 @@ class Taxonomy:
     def names(self) -> list[str]:
         return [t.name for t in self.themes]
 
+    @property
+    def key(self) -> str:
+        """What a text's tags depend on (names and patterns, in order): the tag cache's key.
+
+        Not `version`, which is bumped by hand: an edit that forgets to bump it re-keys too.
+        """
+        return hashlib.sha256("\0".join(f"{t.name}\0{t.pattern}" for t in self.themes).encode()).hexdigest()[:16]
+
     def matches(self, texts: pd.Series | list[str]) -> pd.DataFrame:
         """A boolean frame, one column per theme in file order, True where the text mentions it."""
         index = texts.index if isinstance(texts, pd.Series) else pd.RangeIndex(len(texts))
         values = pa.array(pd.Series(texts, dtype="str"))  # Arrow-backed strings: no copy
-        return pd.DataFrame(
-            {t.name: pc.fill_null(pc.match_substring_regex(values, t.pattern, ignore_case=True), False)
-             .to_numpy(zero_copy_only=False) for t in self.themes},
-            index=index,
-        )
+        return pd.DataFrame(self.hits(values), index=index, columns=self.names)
+
+    def hits(self, texts: pa.Array) -> np.ndarray:
+        """Texts × themes booleans; null text mentions nothing. The themes' passes run in threads."""
+        def one(theme: Theme) -> np.ndarray:
+            found = pc.match_substring_regex(texts, theme.pattern, ignore_case=True)
+            return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+        out = np.zeros((len(texts), len(self.themes)), dtype=bool)
+        for i, column in enumerate(_threads().map(one, self.themes)):
+            out[:, i] = column
+        return out
 
     def dimension(self) -> pd.DataFrame:
         """The rows of `marts.dim_theme`."""
@@ -68,29 +94,87 @@ class Taxonomy:
         })
 
 
-def tag(taxonomy: Taxonomy, feedback: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+@cache
+def _threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count())
+
+
+def hits_distinct(taxonomy: Taxonomy, texts: pa.Array) -> np.ndarray:
+    """`taxonomy.hits(texts)`, each distinct text tagged once."""
+    encoded = pc.dictionary_encode(texts)
+    return taxonomy.hits(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+class ThemeCache:
+    """Tags texts through `ops.theme_cache`: look all up in one query, tag and store only the new ones."""
+
+    def __init__(self, conn: sa.Connection, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.cache = TextCache(conn, "ops.theme_cache", "themes", {"taxonomy": taxonomy.key})
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(self, texts: pa.Array) -> np.ndarray:
+        """Texts × themes booleans, as `Taxonomy.hits` gives them."""
+        bits = np.int64(1) << np.arange(len(self.taxonomy.themes), dtype=np.int64)
+        positions, masks = self.cache.lookup(texts)
+        out = np.zeros((len(texts), len(bits)), dtype=bool)
+        out[positions] = (masks.astype(np.int64)[:, None] & bits) != 0
+        known = np.zeros(len(texts), dtype=bool)
+        known[positions] = True
+        missing = np.flatnonzero(~known)
+        self.hits += len(positions)
+        self.misses += len(missing)
+        if len(missing):
+            new_texts = texts.take(pa.array(missing))
+            new = hits_distinct(self.taxonomy, new_texts)
+            out[missing] = new
+            self.cache.store(new_texts, new.astype(np.int64) @ bits)
+        return out
+
+
+def tag(
+    taxonomy: Taxonomy, feedback: pd.DataFrame, lookup: Callable[[pa.Array], np.ndarray] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Theme tags and hints for feedback rows (`feedback_id`, `feedback_date`, `text`).
 
     Returns the `marts.feedback_theme` rows and, per tagged item, the journey stage, touchpoint
-    and pyramid level of the first theme (in file order) that carries each hint.
+    and pyramid level of the first theme (in file order) that carries each hint. `lookup` replaces
+    `hits_distinct` for the texts that are present (the warehouse cache passes itself here).
     """
-    hits = taxonomy.matches(feedback["text"].reset_index(drop=True))
-    rows, themes = np.nonzero(hits.to_numpy())
-    names = np.array(taxonomy.names, dtype=object)
+    column = pa.array(feedback["text"].astype("str"), pa.large_string(), from_pandas=True)
+    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    present = values.is_valid()
+    hits = np.zeros((len(values), len(taxonomy.themes)), dtype=bool)
+    if pc.any(present).as_py():
+        kept = values.filter(present)
+        hits[present.to_numpy(zero_copy_only=False)] = (lookup or partial(hits_distinct, taxonomy))(kept)
+    rows, themes = np.nonzero(hits)
+    ids = feedback["feedback_id"].astype("str").reset_index(drop=True)  # Arrow-backed: picked without copies
     tags = pd.DataFrame({
-        "feedback_id": feedback["feedback_id"].to_numpy(object)[rows],
-        "theme": names[themes],
+        "feedback_id": ids.iloc[rows].reset_index(drop=True),
+        "theme": pd.Series(taxonomy.names, dtype="str").iloc[themes].reset_index(drop=True),
         "feedback_date": feedback["feedback_date"].to_numpy(object)[rows],
     })
-    hints = pd.DataFrame({"feedback_id": feedback["feedback_id"].to_numpy(object)})
+    bits = np.packbits(hits, axis=1, bitorder="little")  # row masks: theme i is bit i (≤ MAX_THEMES)
+    masks = np.pad(bits, ((0, 0), (0, 8 - bits.shape[1]))).view("<u8")[:, 0]
+    tagged = np.flatnonzero(masks)
+    masks = masks[tagged]
+    hinted = np.zeros(len(tagged), dtype=bool)
+    firsts = {}
     for attr in ("journey_stage", "touchpoint", "pyramid_level"):
-        carries = np.array([getattr(t, attr) is not None for t in taxonomy.themes], dtype=bool)
-        usable = hits.to_numpy() & carries
-        first = usable.argmax(axis=1)
-        values = np.array([getattr(t, attr) for t in taxonomy.themes], dtype=object)
-        hints[attr] = np.where(usable.any(axis=1), values[first] if len(values) else None, None)
-    hints = hints[hints[["journey_stage", "touchpoint", "pyramid_level"]].notna().any(axis=1)]
-    return tags, hints.reset_index(drop=True)
+        values_of = np.array([*(getattr(t, attr) for t in taxonomy.themes), None], dtype=object)
+        usable = masks & np.uint64(sum(1 << i for i, value in enumerate(values_of[:-1]) if value is not None))
+        has = usable != 0
+        first = np.full(len(masks), len(taxonomy.themes))  # no theme carries it: the None at the end
+        first[has] = np.log2(usable[has] & (~usable[has] + np.uint64(1)))  # lowest bit: first theme in file order
+        hinted |= has
+        firsts[attr] = values_of[first]
+    hints = pd.DataFrame({  # object columns: few distinct values, no per-row string conversion
+        "feedback_id": ids.iloc[tagged[hinted]].reset_index(drop=True),
+        **{attr: pd.Series(values[hinted], dtype=object) for attr, values in firsts.items()},
+    })
+    return tags, hints
 
 
 def phrase_pattern(phrases: list[str]) -> str:
@@ -110,6 +194,8 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     raw = data.get("themes")
     if not isinstance(raw, dict) or not raw:
         raise fail(("themes",), "expected a non-empty mapping of theme: definition")
+    if len(raw) > MAX_THEMES:
+        raise fail(("themes",), f"{len(raw)} themes; at most {MAX_THEMES} are supported")
     themes = []
     for name, entry in raw.items():
         here = ("themes", name)

@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.config import SourceConfig
-from pipelines.kpis.themes import Taxonomy, tag
+from pipelines.kpis.themes import Taxonomy, ThemeCache, tag
 from pipelines.warehouse.db import frame_as_table, insert_frame, read_frame, run_sql_file
 from pipelines.warehouse.identity import resolve_customers
 
@@ -46,7 +46,7 @@ def tag_items(conn: sa.Connection, taxonomy: Taxonomy, feedback: pd.DataFrame) -
     taxonomy: replaces marts.feedback_theme for its dates, adds the hinted journey stages and
     touchpoints to their dimensions, and returns per item the journey stage, touchpoint (survey
     fields first, else the theme hints) and pyramid level that fct_feedback carries."""
-    tags, hints = tag(taxonomy, feedback)
+    tags, hints = tag(taxonomy, feedback, ThemeCache(conn, taxonomy))  # texts tagged before: a lookup
     dates = sorted(set(feedback["feedback_date"]))
     if dates:
         conn.execute(sa.text("delete from marts.feedback_theme where feedback_date in :dates")

@@ -79,6 +79,8 @@ def test_fast_vader_gives_stock_vader_scores():
     texts = sample_texts(1500) + load_cs()["text"].tolist() + [
         "", "   ", "😀😀ok", "good😀ok 😡", "KIND of GREAT!!!", "not the least bit good", "no no good",
         "It was never so good, but the food was AWFUL??", "without doubt the best", "I don't love it",
+        "the food was the bomb", "yeah right, great service", "a kiss of death, sad", "cake to die for",
+        "it was kind of good", "sort of bad really", "just enough good", "VERY good but NOT great",
     ]
     assert any(not t.isascii() for t in texts)  # the emoji path is exercised
     stock, fast = SentimentIntensityAnalyzer(), FastVader()
@@ -168,19 +170,32 @@ def test_bad_lexicon_lines_name_file_and_line(tmp_path):
         VaderModel("x", bad)
 
 
-def test_series_scores_distinct_texts_once_and_keeps_nulls():
-    seen: list[list[str]] = []
+class _Recording:
+    """The default model, recording every batch it is asked to score."""
 
-    def lookup(texts: list[str]) -> np.ndarray:
-        seen.append(texts)
+    name, version = "recording", "1"
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        self.seen.append(list(texts))
         return get_model().score(texts)
 
+
+def test_series_scores_distinct_texts_once_and_keeps_nulls():
+    model = _Recording()
     texts = pd.Series(["Still waiting.", None, "  ", "Love it", "Still waiting."])
-    scores = score_series(texts, lookup=lookup)
-    assert seen == [["Still waiting.", "Love it"]]
+    scores = score_series(texts, model)
+    assert model.seen == [["Still waiting.", "Love it"]]
     assert scores[0] == scores[4] <= -0.05 and scores[3] >= 0.05
     assert scores.isna().tolist() == [False, True, True, False, False]
     assert label(scores).tolist() == ["negative", pd.NA, pd.NA, "positive", "negative"]
+    looked_up: list[list[str]] = []  # a lookup (the warehouse cache) gets every present text
+    score_series(texts, model, lambda values: looked_up.append(values.to_pylist()) or np.zeros(len(values)))
+    assert looked_up == [["Still waiting.", "Love it", "Still waiting."]]
+    chunked = pd.concat([texts[:2], texts[2:]], ignore_index=True)  # Arrow-backed in several chunks
+    assert score_series(chunked).equals(scores)
 
 
 # -- quality --------------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """Theme taxonomy: loading with file:line errors, multi-label tagging and journey/pyramid hints."""
 
+import re
 from datetime import date
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from benchmarks.themes_speed import sample_texts
 from pipelines.errors import ConfigError
-from pipelines.kpis.themes import DEFAULT_TAXONOMY, load_taxonomy, tag
+from pipelines.kpis.themes import DEFAULT_TAXONOMY, MAX_THEMES, hits_distinct, load_taxonomy, tag
 
 SMALL = """\
 version: "t1"
@@ -73,6 +77,22 @@ def test_tags_and_hints_take_the_first_theme_with_each_hint(tmp_path):
     assert (hints.loc["c", "journey_stage"], hints.loc["c", "pyramid_level"]) == ("loyalty", "pleasure")
     assert pd.isna(hints.loc["c", "touchpoint"])
     assert "b" not in hints.index
+
+
+def test_threaded_distinct_tagging_equals_one_search_per_text_and_theme():
+    taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
+    texts = sample_texts(600, seed=4)
+    texts += texts[:50]  # repeats are tagged once and get the same tags
+    compiled = [re.compile(t.pattern, re.IGNORECASE) for t in taxonomy.themes]
+    naive = np.array([[p.search(x) is not None for p in compiled] for x in texts])
+    assert naive.any() and np.array_equal(taxonomy.hits(pa.array(texts)), naive)
+    assert np.array_equal(hits_distinct(taxonomy, pa.array(texts)), naive)
+
+
+def test_too_many_themes_for_the_tag_cache_is_a_config_error(tmp_path):
+    many = "".join(f"  t{i}:\n    category: c\n    phrases: [w{i}]\n" for i in range(MAX_THEMES + 1))
+    with pytest.raises(ConfigError, match=f"themes: {MAX_THEMES + 1} themes; at most {MAX_THEMES}"):
+        _taxonomy(tmp_path, 'version: "x"\nthemes:\n' + many)
 
 
 @pytest.mark.parametrize(("text", "where"), [

@@ -1,0 +1,70 @@
+"""Values computed from a text, cached in a warehouse table keyed by the text's hash plus a fixed key.
+
+Sentiment scores (`ops.sentiment_cache`, key: model and version) and theme tags
+(`ops.theme_cache`, key: taxonomy) share this. The hash is md5 of the UTF-8 text, computed by the
+warehouse itself (`md5()` gives the same hex in DuckDB and PostgreSQL) while it joins: texts go in
+as one Arrow column and no hash is computed or moved row by row in Python. Rows are written in the
+caller's transaction, so a failed load leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from pipelines.warehouse.db import frame_as_table, is_duckdb
+
+ARROW_BATCH = 8_192  # DuckDB scans an Arrow table one batch per thread: small batches use every core
+
+
+class TextCache:
+    """Look up and store one value column of `table` per text, for the fixed `key` columns' values."""
+
+    def __init__(self, conn: sa.Connection, table: str, value: str, key: dict[str, str]) -> None:
+        self.conn = conn
+        self._duck = is_duckdb(conn)
+        self._params = list(key.values()) if self._duck else key
+        marks = ["?" if self._duck else f":{col}" for col in key]
+        where = " and ".join(f"c.{col} = {mark}" for col, mark in zip(key, marks, strict=True))
+        self._lookup = (f"select k.i, c.{value} as value from cx_text_keys as k "
+                        f"join {table} as c on c.text_hash = md5(k.text) where {where}")
+        self._store = (f"insert into {table} (text_hash, {', '.join(key)}, {value}) "
+                       f"select distinct md5(text), {', '.join(marks)}, value from cx_text_new "  # a repeat once
+                       f"on conflict (text_hash, {', '.join(key)}) do nothing")  # a concurrent load was first
+
+    def lookup(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """The positions in `texts` that have a cached value, and those values."""
+        keys = pa.table({"i": pa.array(np.arange(len(texts), dtype=np.int64)), "text": texts})
+        with _as_table(self.conn, keys, "cx_text_keys"):
+            if self._duck:  # DuckDB hands the result over as arrays, not row by row
+                found = self.conn.connection.driver_connection.execute(self._lookup, self._params).fetchnumpy()
+                return np.asarray(found["i"], dtype=np.int64), np.asarray(found["value"])
+            rows = self.conn.execute(sa.text(self._lookup), self._params).all()
+            return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows])
+
+    def store(self, texts: pa.Array, values: np.ndarray) -> None:
+        """Cache `values[i]` for `texts[i]`; a text already cached keeps its value."""
+        with _as_table(self.conn, pa.table({"text": texts, "value": values}), "cx_text_new"):
+            if self._duck:
+                self.conn.connection.driver_connection.execute(self._store, self._params)
+            else:
+                self.conn.execute(sa.text(self._store), self._params)
+
+
+@contextmanager
+def _as_table(conn: sa.Connection, table: pa.Table, name: str) -> Iterator[None]:
+    """`frame_as_table` for an Arrow table: DuckDB scans it in place, batch by batch in parallel."""
+    if not is_duckdb(conn):
+        with frame_as_table(conn, table.to_pandas(), name):
+            yield
+        return
+    duck = conn.connection.driver_connection
+    duck.register(name, pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH), table.schema))
+    try:
+        yield
+    finally:
+        duck.unregister(name)
