@@ -9,8 +9,9 @@ Variants read:
 
 Roles: `created_at` from `Review Submit Millis Since Epoch` (else the date-and-time column),
 `updated_at` from `Review Last Update …`, `rating: Star Rating`, `title`, `body`, `language:
-Reviewer Language`, `product: App Version Name`, `location: Device`, `reply_text` / `reply_at`
-from the developer reply columns, `url: Review Link`. The export has no review id column: the id
+Reviewer Language`, `product: Package Name` (the app: a version or a device model is not a product,
+and a device is not a location, so neither feeds those segments), `reply_text` / `reply_at` from
+the developer reply columns, `url: Review Link`. The export has no review id column: the id
 is the `reviewId` in the review link, else a hash of package, device and submit time (stable when
 the review is edited, so an edit replaces its earlier version).
 """
@@ -43,8 +44,7 @@ DEFAULT_FIELDS: dict[str, str | tuple[str, ...]] = {
     "title": "Review Title",
     "body": "Review Text",
     "language": "Reviewer Language",
-    "product": "App Version Name",
-    "location": "Device",
+    "product": "Package Name",
     "reply_text": "Developer Reply Text",
     "reply_at": "Developer Reply Date and Time",
     "url": ("Review Link", "Review URL"),

@@ -183,7 +183,8 @@ def test_google_play_utf16_with_bom_reply_and_a_review_without_text(tmp_path):
     assert values(df["created_at"]) == [ts("2024-03-01 10:02:11"), ts("2024-03-01 11:00")]
     assert values(df["reply_at"]) == [ts("2024-03-02 08:00"), None]
     assert values(df["reply_text"]) == ["Sorry, fixed in 4.1.3", None]
-    assert values(df["language"]) == ["en", "de"] and values(df["product"]) == ["4.1.2", "4.1.2"]
+    assert values(df["language"]) == ["en", "de"] and values(df["product"]) == ["com.acme.app"] * 2
+    assert values(df["location"]) == [None, None]  # a device model is not a location
     assert df["review_id"][0] == "gp:AOqpTOF1"  # from the link
     assert df["review_id"][1].startswith("h_")  # no link: a stable hash
     again = parse(src("google_play_csv", "review"), path)
