@@ -145,8 +145,10 @@ def backfill(
     force: Annotated[bool, typer.Option(
         "--force", help="Also redo days that already succeeded, rereading their files.")] = False,
     deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Email each day's report.")] = False,
-    chunk_days: Annotated[int, typer.Option("--chunk-days", min=1,
-                                            help="Days loaded before each build of the marts.")] = 30,
+    chunk_days: Annotated[int | None, typer.Option(
+        "--chunk-days", min=1, help="At most this many days loaded before each build of the marts.")] = None,
+    chunk_rows: Annotated[int | None, typer.Option(
+        "--chunk-rows", min=1, help="Rows read before each build of the marts (default: below a large day).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Days D1..D2, resumable: days that already succeeded are skipped unless --force."""
@@ -155,7 +157,8 @@ def backfill(
     pipeline = _pipeline(config)
     with _writing(pipeline), _backfill_progress(f"backfill {d1}..{d2}") as note:
         pipeline.init_db()
-        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, chunk_days=chunk_days, progress=note)
+        result = pipeline.backfill(d1, d2, force=force, deliver=deliver, chunk_days=chunk_days,
+                                   chunk_rows=chunk_rows, progress=note)
     out.print(f"backfill {d1}..{d2}: {result.days_run} days run, {result.days_skipped} skipped, "
               f"{result.rows_in:,} rows in ({result.rows_per_second:,.0f} rows/s); report {result.report}")
     if result.failed_days:

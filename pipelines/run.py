@@ -29,7 +29,7 @@ from pipelines.sources import get_parser, ledger
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
-from pipelines.warehouse.backfill import DEFAULT_CHUNK_DAYS, BackfillCallback, run_backfill
+from pipelines.warehouse.backfill import BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
     frame_as_table,
@@ -418,11 +418,11 @@ class Pipeline:
 
     def backfill(
         self, start: date, end: date, *, force: bool = False, deliver: bool = False,
-        chunk_days: int = DEFAULT_CHUNK_DAYS, progress: BackfillCallback | None = None,
+        chunk_days: int | None = None, chunk_rows: int | None = None, progress: BackfillCallback | None = None,
     ) -> BackfillResult:
         """Days start..end, resumable, marts built once per chunk (pipelines/warehouse/backfill.py)."""
         return run_backfill(self, start, end, BackfillResult(), force=force, deliver=deliver,
-                            chunk_days=chunk_days, progress=progress)
+                            chunk_days=chunk_days, chunk_rows=chunk_rows, progress=progress)
 
     def status(self, today: date | None = None) -> StatusReport:
         """Freshness and health per source, for `cx status`."""

@@ -41,7 +41,7 @@ LEXICON_PATH = PROJECT_ROOT / "config" / "cx_lexicon.tsv"
 RULES_PATH = PROJECT_ROOT / "config" / "cx_rules.tsv"
 POSITIVE, NEGATIVE = 0.05, -0.05  # VADER's published thresholds (KPIS.md)
 CODE_VERSION = "1"  # bump when scoring code changes the numbers: it re-keys the cache
-POOL_THRESHOLD = 4_000  # below this many new texts a process pool costs more than it saves; a load's batches hold 5,000-20,000
+POOL_THRESHOLD = 4_000  # fewer new texts than this cost more on a pool than they save (a load batch: 5-20k)
 POOL_CHUNK = 5_000
 ENQUIRY = re.compile(
     r"^\s*(?:can|could|do|does|is|are|will|what|what's|whats|when|where|how|which|should|may)\b[^.!?\n]*\?\s*$",

@@ -3,7 +3,9 @@
 Each day's sources load exactly as in a nightly run (one transaction per source and day), so a
 backfilled day is indistinguishable from a nightly one. What a nightly run does per day and a
 backfill does per chunk is the expensive part: rebuilding the marts and KPIs for the dirty dates.
-Cost therefore grows with the rows loaded, not with days × history.
+A chunk ends once its days have read `chunk_rows` rows (or after `chunk_days` days, when given):
+the number of mart builds follows the rows, and one build never holds much more than a large
+day's rows. Cost therefore grows with the rows loaded, not with days × history.
 
 Resumable: a day is marked successful only once its chunk's marts are built; days already
 successful are skipped unless forced; a forced day rereads its files (the file ledger replaces
@@ -26,7 +28,7 @@ from pipelines.faults import pause_point
 if TYPE_CHECKING:
     from pipelines.run import BackfillResult, Pipeline, SourceResult
 
-DEFAULT_CHUNK_DAYS = 30
+DEFAULT_CHUNK_ROWS = 200_000  # rows read before the marts are built: below a large day (~490,000)
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,14 @@ def days_to_run(pipeline: Pipeline, start: date, end: date, force: bool) -> tupl
     return todo, len(days) - len(todo)
 
 
-def chunks(days: list[date], size: int) -> list[list[date]]:
-    """Consecutive groups of at most `size` days."""
-    return [days[i:i + size] for i in range(0, len(days), size)]
-
-
 def run_backfill(
     pipeline: Pipeline, start: date, end: date, result: BackfillResult, *, force: bool = False,
-    deliver: bool = False, chunk_days: int = DEFAULT_CHUNK_DAYS, progress: BackfillCallback | None = None,
+    deliver: bool = False, chunk_days: int | None = None, chunk_rows: int | None = None,
+    progress: BackfillCallback | None = None,
 ) -> BackfillResult:
-    """Load start..end chunk by chunk, building the marts once per chunk (see the module docstring)."""
+    """Load start..end chunk by chunk, building the marts once per chunk (see the module docstring);
+    `chunk_rows` defaults to DEFAULT_CHUNK_ROWS, `chunk_days` to no limit."""
+    chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     todo, result.days_skipped = days_to_run(pipeline, start, end, force)
     clock = perf_counter()
 
@@ -89,31 +89,41 @@ def run_backfill(
         if progress is not None:
             progress(BackfillProgress(result.days_run, len(todo), result.rows_in, perf_counter() - clock, stage))
 
-    for chunk in chunks(todo, max(1, chunk_days)):
-        runs: dict[date, tuple[str, list[SourceResult]]] = {}
-        for day in chunk:
-            run_id = pipeline.start_run(day)
-            try:
-                loaded = pipeline._load_all(day, pipeline.config.sources, run_id, None, reread=force)
-            except Exception as exc:
-                pipeline.finish_run(run_id, "failed", str(exc))
-                raise
-            pipeline.finish_run(run_id, "loaded")
-            runs[day] = (run_id, loaded)
-            result.rows_in += sum(s.rows_in for s in loaded)
-            result.days_run += 1
-            note(f"loaded {day}")
-        pipeline.build_marts(chunk[-1])
-        for day, (run_id, loaded) in runs.items():
-            failed = [s for s in loaded if s.status == "failed"]
-            if failed:
-                result.failed_days.append(day)
-            pipeline.finish_run(run_id, "failed" if failed else "success",
-                                "; ".join(f"{s.source}: {s.message}" for s in failed))
-            if deliver:
-                pipeline.publish(day, deliver=True)
-        note(f"marts {chunk[0]}..{chunk[-1]}")
-        pause_point("backfill-chunk", pipeline.settings.home)  # crash tests stop here, between chunks
+    chunk: dict[date, tuple[str, list[SourceResult]]] = {}
+    chunk_in = 0
+    for day in todo:
+        run_id = pipeline.start_run(day)
+        try:
+            loaded = pipeline._load_all(day, pipeline.config.sources, run_id, None, reread=force)
+        except Exception as exc:
+            pipeline.finish_run(run_id, "failed", str(exc))
+            raise
+        pipeline.finish_run(run_id, "loaded")
+        chunk[day] = (run_id, loaded)
+        rows = sum(s.rows_in for s in loaded)
+        chunk_in += rows
+        result.rows_in += rows
+        result.days_run += 1
+        note(f"loaded {day}")
+        if day == todo[-1] or chunk_in >= chunk_rows or (chunk_days and len(chunk) >= chunk_days):
+            _build_chunk(pipeline, chunk, result, deliver)
+            note(f"marts {min(chunk)}..{max(chunk)}")
+            pause_point("backfill-chunk", pipeline.settings.home)  # crash tests stop here, between chunks
+            chunk, chunk_in = {}, 0
     result.report, _ = pipeline.publish(end, deliver=False)
     result.seconds = perf_counter() - clock
     return result
+
+
+def _build_chunk(pipeline: Pipeline, chunk: dict[date, tuple[str, list[SourceResult]]], result: BackfillResult,
+                 deliver: bool) -> None:
+    """Build the marts for the chunk's loads, then mark its days succeeded (or failed, naming the sources)."""
+    pipeline.build_marts(max(chunk))
+    for day, (run_id, loaded) in chunk.items():
+        failed = [s for s in loaded if s.status == "failed"]
+        if failed:
+            result.failed_days.append(day)
+        pipeline.finish_run(run_id, "failed" if failed else "success",
+                            "; ".join(f"{s.source}: {s.message}" for s in failed))
+        if deliver:
+            pipeline.publish(day, deliver=True)

@@ -11,10 +11,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from pipelines.warehouse.db import make_engine
-from tests.integration.test_star_schema import D1, SOURCES, write_day
+from tests.integration.test_star_schema import D1, SOURCES, make_star, write_day
 
 ROOT = Path(__file__).parents[2]
 D3 = D1 + timedelta(days=2)
@@ -81,3 +82,26 @@ def test_backfill_resumes_after_a_kill_and_reports_progress(tmp_path, warehouse_
             assert conn.execute(sa.text("select * from marts.kpi_daily order by 1, 2, 3, 4, 5")).all() == kpi_before
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("limits", "builds"), [
+    ({}, [(D1, D3)]),  # a few rows: one build of the marts for all days
+    ({"chunk_rows": 4}, [(D1, D1 + timedelta(days=1)), (D3, D3)]),  # 3 rows a day: a build once 4 are read
+    ({"chunk_days": 1}, [(D1, D1), (D1 + timedelta(days=1), D1 + timedelta(days=1)), (D3, D3)]),
+])
+def test_backfill_builds_the_marts_when_a_chunk_has_read_its_rows(tmp_path, warehouse_url, monkeypatch, limits,
+                                                                   builds):
+    pipeline = make_star(tmp_path, warehouse_url, monkeypatch)
+    for i in range(3):
+        write_day(tmp_path / "landing", D1 + timedelta(days=i), reviews=[(f"tp{i}", 4, f"A{i}", f"C{i}")],
+                  responses=[(f"R_{i}", f"p{i}@mail.example", f"C{i}", 7), (f"R_{i}b", "", "", 9)])
+    stages: list[str] = []
+    try:
+        result = pipeline.backfill(D1, D3, progress=lambda state: stages.append(state.stage), **limits)
+        with pipeline.engine.connect() as conn:
+            succeeded = conn.execute(sa.text("select count(*) from ops.runs where status = 'success'")).scalar_one()
+            dirty = conn.execute(sa.text("select count(*) from ops.dirty_dates")).scalar_one()
+    finally:
+        pipeline.engine.dispose()
+    assert [s for s in stages if s.startswith("marts")] == [f"marts {a}..{b}" for a, b in builds]
+    assert (result.days_run, result.rows_in, succeeded, dirty) == (3, 9, 3, 0)
