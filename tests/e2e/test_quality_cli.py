@@ -48,7 +48,7 @@ def test_quarantine_list_show_replay_after_a_mapping_fix(env, tmp_path):
     ids = re.findall(r"\b[0-9a-f]{12}\b", listed)
     assert len(ids) == 2
     shown = cx(env, "quarantine", "show", ids[0], "--config", str(wrong)).stdout
-    assert "column_name: csat" in shown and '"ResponseId": "R_1"' in shown and "line: 4" in shown
+    assert "column_name: csat" in shown and '"ResponseId":"R_1"' in shown and "line: 4" in shown
 
     replayed = cx(env, "quarantine", "replay", "--config", str(fixed)).stdout
     assert "replayed 2: 1 loaded, 0 duplicate, 1 still quarantined" in replayed
