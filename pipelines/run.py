@@ -33,6 +33,7 @@ from pipelines.warehouse.backfill import BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
     frame_as_table,
+    in_list,
     insert_frame,
     make_engine,
     migrate,
@@ -118,10 +119,6 @@ class Extract:
     cursor_at: datetime | None = None
     files: list[Path] = field(default_factory=list)  # landing files: read one by one behind the file ledger
 
-
-def _expanding(sql: str, name: str) -> sa.TextClause:
-    """A statement whose `:name` parameter is bound to a list (`in :name`)."""
-    return sa.text(sql).bindparams(sa.bindparam(name, expanding=True))
 
 
 class Pipeline:
@@ -258,9 +255,9 @@ class Pipeline:
             batches = self._file_batches(conn, source, run_id, extract.files, raw_table, drift, unchanged, tally,
                                          reread)
         else:  # API pages: a reload replaces the rows of the same page URLs
-            conn.execute(_expanding(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
-            conn.execute(_expanding("delete from ops.quarantine where source = :source and file in :files",
-                                    "files"), {"source": source.name, "files": names})
+            conn.execute(in_list(f"delete from {raw_table} where _file in :files", "files"), {"files": names})
+            conn.execute(in_list("delete from ops.quarantine where source = :source and file in :files", "files"),
+                         {"source": source.name, "files": names})
             batches = iter(extract.batches)
         quality = self.config.quality
         check = SourceDay(family, source.name, self.day_end_utc(day), quality,
@@ -362,7 +359,7 @@ class Pipeline:
                          "ops.validation_results")
             # only the dates read above: a load committing meanwhile keeps its own dirty dates
             if dirty:
-                conn.execute(_expanding("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
+                conn.execute(in_list("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
                              {"dates": dirty})
         return update.rows
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.kpis.themes import Taxonomy
-from pipelines.warehouse.db import frame_as_table, insert_frame, sql_text
+from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, sql_text
 from pipelines.warehouse.star import tag_items
 
 KPI_WINDOW = 28
@@ -45,15 +45,11 @@ def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, p
     return stats, medians
 
 
-def _in_dates(sql: str) -> sa.TextClause:
-    """A statement whose `:dates` parameter is bound to a list (`in :dates`)."""
-    return sa.text(sql).bindparams(sa.bindparam("dates", expanding=True))
-
 
 def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[date], rows: pd.DataFrame) -> None:
     """Replace the rows of `table` for `dates` with `rows`: reruns write the same rows, never more."""
     if dates:
-        conn.execute(_in_dates(f"delete from {table} where {date_column} in :dates"), {"dates": dates})
+        conn.execute(in_list(f"delete from {table} where {date_column} in :dates", "dates"), {"dates": dates})
     insert_frame(conn, rows, table)
 
 
@@ -69,11 +65,11 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
     every = sorted(conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars())
     stale = sorted(set(every) - set(dirty))
     if stale:
-        feedback = pd.read_sql_query(_in_dates(
+        feedback = read_frame(conn, in_list(
             "select f.feedback_id, f.feedback_date, f.text, s.journey_stage as survey_stage, "
             "s.touchpoint as survey_touchpoint from marts.fct_feedback as f "
             "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
-            "where f.feedback_date in :dates order by f.feedback_id"), conn, params={"dates": stale})
+            "where f.feedback_date in :dates order by f.feedback_id", "dates"), {"dates": stale})
         with frame_as_table(conn, tag_items(conn, taxonomy, feedback), "tmp_feedback_hints"):
             conn.execute(sa.text(
                 "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "

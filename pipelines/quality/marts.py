@@ -17,7 +17,7 @@ from pipelines.config import NAME_RE
 from pipelines.errors import RunError
 from pipelines.validate import result_row
 from pipelines.validate.gx import load_suite, run_suite
-from pipelines.warehouse.db import read_frame
+from pipelines.warehouse.db import in_list, read_frame
 
 MART_SUITES = {"fct_feedback": "feedback_date", "kpi_daily": "kpi_date"}
 
@@ -34,8 +34,8 @@ def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]]) -> list[d
             continue
         suite = load_suite(mart)
         columns = [c for c in suite.columns if NAME_RE.match(c)]
-        stmt = sa.text(f"select {', '.join(dict.fromkeys(columns))} from marts.{mart} "
-                       f"where {date_column} in :dates").bindparams(sa.bindparam("dates", expanding=True))
+        stmt = in_list(f"select {', '.join(dict.fromkeys(columns))} from marts.{mart} "
+                       f"where {date_column} in :dates", "dates")
         frame = read_frame(conn, stmt, {"dates": list(dates[mart])})
         for outcome in run_suite(suite, frame, {}):
             results.append({**result_row(suite.name, outcome), "source": mart})

@@ -56,6 +56,11 @@ def statements(sql: str) -> list[str]:
     return [p.strip() for p in parts if re.sub(r"--[^\n]*", "", p).strip()]
 
 
+def in_list(sql: str, name: str) -> sa.TextClause:
+    """A statement whose `:name` parameter is bound to a list (`x in :name`), one bind per element."""
+    return sa.text(sql).bindparams(sa.bindparam(name, expanding=True))
+
+
 def run_sql_file(conn: sa.Connection, name: str, **params: Any) -> None:
     """Execute every statement of sql/<name> with bind parameters (never formatted values)."""
     for stmt in statements(sql_text(name)):
@@ -147,8 +152,7 @@ def read_frame(conn: sa.Connection, stmt: sa.TextClause, params: dict[str, Any] 
     """
     if not is_duckdb(conn):
         return pd.read_sql_query(stmt, conn, params=params)
-    result = conn.execute(stmt, params or {}).cursor.arrow()
-    return (result.read_all() if hasattr(result, "read_all") else result).to_pandas()
+    return conn.execute(stmt, params or {}).cursor.arrow().read_all().to_pandas()
 
 
 def insert_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> int:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from pipelines.config import SourceConfig
 from pipelines.kpis.themes import Taxonomy, ThemeCache, tag
-from pipelines.warehouse.db import frame_as_table, insert_frame, read_frame, run_sql_file
+from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file
 from pipelines.warehouse.identity import resolve_customers
 
 DIMENSION_FILES = ("dim_source.sql", "dim_date.sql", "dim_product.sql", "dim_location.sql",
@@ -49,8 +49,8 @@ def tag_items(conn: sa.Connection, taxonomy: Taxonomy, feedback: pd.DataFrame) -
     tags, hints = tag(taxonomy, feedback, ThemeCache(conn, taxonomy))  # texts tagged before: a lookup
     dates = sorted(set(feedback["feedback_date"]))
     if dates:
-        conn.execute(sa.text("delete from marts.feedback_theme where feedback_date in :dates")
-                     .bindparams(sa.bindparam("dates", expanding=True)), {"dates": dates})
+        conn.execute(in_list("delete from marts.feedback_theme where feedback_date in :dates", "dates"),
+                     {"dates": dates})
     insert_frame(conn, tags, "marts.feedback_theme")
     fill = feedback[["feedback_id", "survey_stage", "survey_touchpoint"]].merge(hints, on="feedback_id", how="left")
     fill = pd.DataFrame({
