@@ -10,6 +10,7 @@ a failed load leaves no scores behind for texts it never staged. How texts are h
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -26,21 +27,8 @@ class WarehouseCache:
         self.model = model
         self.cache = TextCache(conn, "ops.sentiment_cache", "score",
                                {"model": model.name, "model_version": model.version})
-        self.hits = 0
-        self.misses = 0
 
     def __call__(self, texts: pa.Array | Sequence[str]) -> np.ndarray:
         """One score per text, in order: cached ones from the warehouse, each new one scored once and stored."""
         values = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
-        scores = np.full(len(values), np.nan)
-        positions, found = self.cache.lookup(values)
-        scores[positions] = found
-        missing = np.flatnonzero(np.isnan(scores))
-        self.hits += len(values) - len(missing)
-        self.misses += len(missing)
-        if len(missing):
-            new_texts = values.take(pa.array(missing))
-            new = score_distinct(self.model, new_texts)
-            scores[missing] = new
-            self.cache.store(new_texts, new)
-        return scores
+        return self.cache.get(values, partial(score_distinct, self.model), float)

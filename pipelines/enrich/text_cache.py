@@ -9,7 +9,7 @@ caller's transaction, so a failed load leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -26,6 +26,8 @@ class TextCache:
 
     def __init__(self, conn: sa.Connection, table: str, value: str, key: dict[str, str]) -> None:
         self.conn = conn
+        self.hits = 0  # texts found in the cache, and texts computed, over this object's life
+        self.misses = 0
         self._duck = is_duckdb(conn)
         self._params = list(key.values()) if self._duck else key
         marks = ["?" if self._duck else f":{col}" for col in key]
@@ -35,6 +37,24 @@ class TextCache:
         self._store = (f"insert into {table} (text_hash, {', '.join(key)}, {value}) "
                        f"select distinct md5(text), {', '.join(marks)}, value from cx_text_new "  # a repeat once
                        f"on conflict (text_hash, {', '.join(key)}) do nothing")  # a concurrent load was first
+
+    def get(self, texts: pa.Array, compute: Callable[[pa.Array], np.ndarray], dtype: type) -> np.ndarray:
+        """Each text's value, in order: the cached ones in one query; the others computed by
+        `compute` (given only the missing texts) and stored."""
+        positions, found = self.lookup(texts)
+        out = np.zeros(len(texts), dtype=dtype)
+        out[positions] = found
+        known = np.zeros(len(texts), dtype=bool)
+        known[positions] = True
+        missing = np.flatnonzero(~known)
+        self.hits += len(positions)
+        self.misses += len(missing)
+        if len(missing):
+            new_texts = texts.take(pa.array(missing))
+            new = compute(new_texts)
+            out[missing] = new
+            self.store(new_texts, new)
+        return out
 
     def lookup(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """The positions in `texts` that have a cached value, and those values."""

@@ -111,26 +111,13 @@ class ThemeCache:
     def __init__(self, conn: sa.Connection, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self.cache = TextCache(conn, "ops.theme_cache", "themes", {"taxonomy": taxonomy.key})
-        self.hits = 0
-        self.misses = 0
+        self.bits = np.int64(1) << np.arange(len(taxonomy.themes), dtype=np.int64)  # theme i is bit i
 
     def __call__(self, texts: pa.Array) -> np.ndarray:
         """Texts × themes booleans, as `Taxonomy.hits` gives them."""
-        bits = np.int64(1) << np.arange(len(self.taxonomy.themes), dtype=np.int64)
-        positions, masks = self.cache.lookup(texts)
-        out = np.zeros((len(texts), len(bits)), dtype=bool)
-        out[positions] = (masks.astype(np.int64)[:, None] & bits) != 0
-        known = np.zeros(len(texts), dtype=bool)
-        known[positions] = True
-        missing = np.flatnonzero(~known)
-        self.hits += len(positions)
-        self.misses += len(missing)
-        if len(missing):
-            new_texts = texts.take(pa.array(missing))
-            new = hits_distinct(self.taxonomy, new_texts)
-            out[missing] = new
-            self.cache.store(new_texts, new.astype(np.int64) @ bits)
-        return out
+        masks = self.cache.get(texts, lambda new: hits_distinct(self.taxonomy, new).astype(np.int64) @ self.bits,
+                               np.int64)
+        return (masks[:, None] & self.bits) != 0
 
 
 def tag(

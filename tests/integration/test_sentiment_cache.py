@@ -33,7 +33,7 @@ def test_each_text_is_scored_once_per_model_version(warehouse_url):
     with engine.begin() as conn:
         cache = WarehouseCache(conn, model)
         first = cache(TEXTS)
-        assert (cache.hits, cache.misses) == (0, 4)
+        assert (cache.cache.hits, cache.cache.misses) == (0, 4)
     assert np.array_equal(first, model.score(TEXTS))
     rows = _rows(engine)
     assert len(rows) == 4 and {r.model_version for r in rows} == {model.version}
@@ -43,7 +43,7 @@ def test_each_text_is_scored_once_per_model_version(warehouse_url):
     with engine.begin() as conn:
         cache = WarehouseCache(conn, model)
         again = cache([*TEXTS, "Arrived a day early."])
-        assert (cache.hits, cache.misses) == (4, 1)
+        assert (cache.cache.hits, cache.cache.misses) == (4, 1)
     assert np.array_equal(again[:4], first)
     assert len(_rows(engine)) == 5
 
@@ -51,7 +51,7 @@ def test_each_text_is_scored_once_per_model_version(warehouse_url):
     with engine.begin() as conn:
         cache = WarehouseCache(conn, other)
         cache(TEXTS)
-        assert cache.misses == 4
+        assert cache.cache.misses == 4
     assert len(_rows(engine)) == 9
     engine.dispose()
 
@@ -78,7 +78,7 @@ def test_a_text_repeated_in_a_batch_is_stored_once_and_served_alike(warehouse_ur
     with engine.begin() as conn:
         cache = WarehouseCache(conn, model)
         cached = cache(batch)
-        assert (cache.hits, cache.misses) == (3, 0)
+        assert (cache.cache.hits, cache.cache.misses) == (3, 0)
     assert np.array_equal(fresh, model.score(batch)) and np.array_equal(cached, fresh)
     assert len(_rows(engine)) == 2
     engine.dispose()

@@ -26,11 +26,11 @@ def test_cached_tags_equal_fresh_tags_and_a_taxonomy_edit_rekeys(warehouse_url, 
     with engine.begin() as conn:
         cache = ThemeCache(conn, taxonomy)
         first = tag(taxonomy, feedback, cache)
-        assert (cache.hits, cache.misses) == (0, len(texts))  # the null text is never looked up
+        assert (cache.cache.hits, cache.cache.misses) == (0, len(texts))  # the null text is never looked up
     with engine.begin() as conn:
         cache = ThemeCache(conn, taxonomy)
         again = tag(taxonomy, feedback, cache)
-        assert (cache.hits, cache.misses) == (len(texts), 0)
+        assert (cache.cache.hits, cache.cache.misses) == (len(texts), 0)
         stored = conn.execute(sa.text("select count(*), count(distinct taxonomy) from ops.theme_cache")).one()
         assert tuple(stored) == (len(set(texts)), 1)
     for result in (first, again):
@@ -44,5 +44,5 @@ def test_cached_tags_equal_fresh_tags_and_a_taxonomy_edit_rekeys(warehouse_url, 
     with engine.begin() as conn:
         cache = ThemeCache(conn, other)
         hits = cache(pa.array(["a hamper came"]))
-        assert cache.misses == 1 and np.array_equal(hits, other.hits(pa.array(["a hamper came"])))
+        assert cache.cache.misses == 1 and np.array_equal(hits, other.hits(pa.array(["a hamper came"])))
     engine.dispose()
