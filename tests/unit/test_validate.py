@@ -281,3 +281,28 @@ def test_only_failed_critical_checks_report_their_rows() -> None:
     assert outcomes.pop(("expect_column_values_to_match_regex", "language")) == (False, 1, 4, [])
     assert outcomes.pop(("expect_column_values_to_be_unique", "review_id")) == (False, 2, 4, [])
     assert all(success and not rows for success, _, _, rows in outcomes.values())
+
+
+def test_gx_kwarg_lookups_are_replaced_and_answer_as_gx_does() -> None:
+    """Every expectation of every suite gets the same kwargs from the cheaper lookups as from GX's."""
+    from pipelines.validate import gx_speed
+    from pipelines.validate.gx import suite_names
+
+    assert gx_speed.apply(), "the pinned GX version should get the cheaper lookups"
+    runtimes = [None, {"result_format": "BASIC"},
+                {"result_format": {"result_format": "COMPLETE"}, "catch_exceptions": False}]
+    compared = 0
+    for name in suite_names():
+        for expectation in load_suite(name).expectations.expectations:
+            stock, fast = gx_speed.STOCK, gx_speed.REPLACEMENTS
+            for method in ("_get_domain_kwargs", "_get_success_kwargs"):
+                assert fast[method](expectation) == stock[method](expectation), (name, method)
+            for runtime in runtimes:
+                assert (fast["_get_runtime_kwargs"](expectation, runtime)
+                        == stock["_get_runtime_kwargs"](expectation, runtime)), (name, runtime)
+            keys = {*expectation.runtime_keys, *expectation.success_keys, *expectation.domain_keys}
+            for key in keys:
+                assert (fast["_get_success_kwarg"](expectation, key, "dflt")
+                        == stock["_get_success_kwarg"](expectation, key, "dflt")), (name, key)
+            compared += 1
+    assert compared == sum(len(load_suite(n).checks) for n in suite_names()) > 30
