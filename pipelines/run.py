@@ -182,11 +182,14 @@ class Pipeline:
             self._record_source(day, run_id, result)
             return result
         drift: dict[Path, list[Drift]] = {}
-        try:
+        try:  # rows, cursor, drift and the source's run record commit together: one commit a source-day
             with self.engine.begin() as conn:
                 result = self._load_files(conn, day, source, run_id, extract, drift, reread)
                 if extract.cursor_at is not None:
                     save_cursor(conn, source.name, extract.cursor_at, run_id)
+                ledger.record_drift(conn, run_id, source.name, day, drift)
+                self._write_source_run(conn, day, run_id, result)
+            return result
         except SourceError as exc:
             result = SourceResult(source.name, "failed", files=len(extract.names), message=str(exc))
         if drift:  # logged even when the source failed: the drift is often why
@@ -328,12 +331,15 @@ class Pipeline:
 
     def _record_source(self, day: date, run_id: str, result: SourceResult) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.text("insert into ops.source_runs values (:run_id, :source, :day, :status, :message, "
-                        ":files, :at)"),
-                {"run_id": run_id, "source": result.source, "day": day, "status": result.status,
-                 "message": result.message, "files": result.files, "at": datetime.now(UTC)},
-            )
+            self._write_source_run(conn, day, run_id, result)
+
+    @staticmethod
+    def _write_source_run(conn: sa.Connection, day: date, run_id: str, result: SourceResult) -> None:
+        conn.execute(
+            sa.text("insert into ops.source_runs values (:run_id, :source, :day, :status, :message, :files, :at)"),
+            {"run_id": run_id, "source": result.source, "day": day, "status": result.status,
+             "message": result.message, "files": result.files, "at": datetime.now(UTC)},
+        )
 
     # -- marts and KPIs ----------------------------------------------------------------------
 

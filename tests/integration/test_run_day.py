@@ -135,3 +135,18 @@ def test_a_broken_source_fails_alone(tiny):
         status = conn.execute(sa.text(
             "select status from ops.runs where run_id = :r"), {"r": summary.run_id}).scalar_one()
         assert status == "failed"
+
+
+def test_a_source_day_commits_its_rows_drift_and_run_record_once(tiny):
+    """A backfill loads thousands of source-days: each is one transaction, its run record included."""
+    commits = []
+    sa.event.listen(tiny.engine, "commit", lambda conn: commits.append(conn))
+    run_id = tiny.start_run(D)
+    commits.clear()
+    source = next(s for s in tiny.config.sources if s.name == "trustpilot")
+    result = tiny.load_source(D, source, run_id)
+    assert result.status == "success" and result.rows_in == 4
+    assert len(commits) == 1
+    with tiny.engine.connect() as conn:
+        assert conn.execute(sa.text("select status from ops.source_runs where run_id = :r and source = 'trustpilot'"),
+                            {"r": run_id}).scalar_one() == "success"
