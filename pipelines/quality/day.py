@@ -100,7 +100,9 @@ class SourceDay:
         failed = [o for o in outcomes if o.check.severity == "critical" and (o.error or not o.success)]
         if failed:
             raise SourceError("; ".join(self._message(o, params) for o in failed))
-        table = [result_row(suite.name, o) for o in outcomes]
+        # the profile is one row: a failed check has one unexpected row of one
+        table = [{**result_row(suite.name, o), "element_count": 1, "unexpected_count": int(not o.success)}
+                 for o in outcomes]
         return self._row_results + table
 
     def parameters(self) -> dict[str, Any]:
@@ -108,12 +110,13 @@ class SourceDay:
         return {**volume_parameters(self.history, self.cfg), "max_staleness_hours": self.cfg.max_staleness_hours}
 
     def profile(self) -> pd.DataFrame:
-        """One row: row_count, null_share_<column> for the columns the suite reads, freshness_hours."""
+        """One row: row_count, null_share_<column> for the columns the suite reads (0 without rows:
+        no row lacks a value), freshness_hours (NaN, which fails its check, without a usable time)."""
         row: dict[str, float | None] = {"row_count": float(self.rows)}
         for col in load_suite(f"{self.family}_table").columns:
             if col.startswith("null_share_"):
                 name = col.removeprefix("null_share_")
-                row[col] = self.nulls.get(name, 0) / self.rows if self.rows else np.nan
+                row[col] = self.nulls.get(name, 0) / self.rows if self.rows else 0.0
         row["freshness_hours"] = (
             (self.day_end_utc - self.newest) / pd.Timedelta(hours=1) if self.newest is not None else np.nan
         )

@@ -122,6 +122,20 @@ def test_volume_against_trailing_median(tiny):
     assert failed.message.endswith("no rows for the day, but the trailing median is 4 rows a day")
 
 
+def test_table_checks_count_the_profile_row_and_unknown_freshness_warns(tiny):
+    later = D + timedelta(days=3)  # every post from the future: quarantined, so no usable item time
+    write_posts(tiny, D, [post(i, later) for i in range(3)])
+    summary = tiny.run_day(D, sources=["x"])
+    assert not summary.failed
+    with tiny.engine.connect() as conn:
+        rows = {r.column_name: r for r in conn.execute(sa.text(
+            "select column_name, success, unexpected_count, element_count from ops.validation_results "
+            "where run_id = :r and suite = 'mention_table' and severity = 'warning'"), {"r": summary.run_id})}
+    fresh = rows.pop("freshness_hours")
+    assert (fresh.success, fresh.unexpected_count, fresh.element_count) == (False, 1, 1)
+    assert {(r.success, r.unexpected_count, r.element_count) for r in rows.values()} == {(True, 0, 1)}
+
+
 def test_critical_mart_failure_rolls_back_and_publishes_nothing(tiny):
     tiny.run_day(D)
     report = tiny.settings.reports_dir / DAY / f"cx_report_{DAY}.html"
