@@ -141,5 +141,6 @@ def test_term_counts_match_a_text_by_text_reference():
     expected: Counter = Counter()
     for day, text in rows:
         expected.update((day, term) for term in _reference_terms(text))
-    got = term_counts(texts)
-    assert dict(zip(zip(got.feedback_date, got.term, strict=True), got.docs, strict=True)) == dict(expected)
+    for chunk in (len(texts), 7, 100):  # whole, and in chunks whose counts add up
+        got = term_counts(texts, chunk=chunk)
+        assert dict(zip(zip(got.feedback_date, got.term, strict=True), got.docs, strict=True)) == dict(expected)
