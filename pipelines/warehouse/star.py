@@ -73,10 +73,10 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         run_sql_file(conn, f"marts/{name}")
     customers = resolve_customers(conn)
     run_sql_file(conn, "marts/feedback_items.sql")
-    feedback = read_frame(conn, sa.text(
+    # the texts are read for tagging only: freed before the facts are built, not held through them
+    hints = tag_items(conn, taxonomy, read_frame(conn, sa.text(
         "select feedback_id, feedback_date, text, journey_stage as survey_stage, touchpoint as survey_touchpoint "
-        "from tmp_feedback_items order by feedback_id"))
-    hints = tag_items(conn, taxonomy, feedback)
+        "from tmp_feedback_items order by feedback_id")))
     with frame_as_table(conn, customers, "tmp_item_customer"), frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")
