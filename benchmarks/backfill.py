@@ -5,7 +5,7 @@ Writes sample data for DAYS days, then on two fresh warehouses of the same diale
 - reference: every one of those files loaded by one `run_day` of the last day (items still land
   on their own dates, so both build the same marts and KPIs).
 Prints both timings, rows/s and the ratio, and writes them as JSON (default
-var/benchmarks/backfill.json). Usage: python benchmarks/backfill.py [--days 90] [--url URL]
+var/benchmarks/backfill.json). Usage: python benchmarks/backfill.py [--days 90] [--scale 1] [--url URL]
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def rows_by_source(p: Pipeline) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--scale", type=int, default=1, help="sample-data scale (1: about 330 rows a day)")
     parser.add_argument("--url", help="warehouse URL template with {name}; default a DuckDB file per case")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "benchmarks" / "backfill.json")
     args = parser.parse_args()
@@ -83,7 +84,7 @@ def main() -> None:
         work = Path(tmp)
         landing = work / "landing"
         cfg = load_config(ROOT / "config" / "sources.yml")
-        written = generate(landing, start, end, scale=1, defects=0.01, seed=11, tz=cfg.timezone, brand=cfg.brand,
+        written = generate(landing, start, end, scale=args.scale, defects=0.01, seed=11, tz=cfg.timezone, brand=cfg.brand,
                            competitors=cfg.competitors)
         files = one_day_landing(landing, work / "merged", end)
         if missed := unmatched(landing, work / "merged", start, end):
@@ -109,7 +110,7 @@ def main() -> None:
 
     ratio = backfill_s / single_s
     figures = {
-        "days": args.days, "files": files, "rows": result.rows_in, "rows_single_run": single_rows,
+        "days": args.days, "scale": args.scale, "files": files, "rows": result.rows_in, "rows_single_run": single_rows,
         "written": written, "backfill_seconds": round(backfill_s, 2), "single_run_seconds": round(single_s, 2),
         "backfill_rows_per_second": round(result.rows_in / backfill_s, 1),
         "single_run_rows_per_second": round(single_rows / single_s, 1),
