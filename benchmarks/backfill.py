@@ -84,8 +84,8 @@ def main() -> None:
         work = Path(tmp)
         landing = work / "landing"
         cfg = load_config(ROOT / "config" / "sources.yml")
-        written = generate(landing, start, end, scale=args.scale, defects=0.01, seed=11, tz=cfg.timezone, brand=cfg.brand,
-                           competitors=cfg.competitors)
+        written = generate(landing, start, end, scale=args.scale, defects=0.01, seed=11, tz=cfg.timezone,
+                           brand=cfg.brand, competitors=cfg.competitors)
         files = one_day_landing(landing, work / "merged", end)
         if missed := unmatched(landing, work / "merged", start, end):
             sys.exit(f"the one-day landing does not hold the same files (over the days, on one day): {missed}")
