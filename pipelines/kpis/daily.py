@@ -45,7 +45,6 @@ def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, p
     return stats, medians
 
 
-
 def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[date], rows: pd.DataFrame) -> None:
     """Replace the rows of `table` for `dates` with `rows`: reruns write the same rows, never more."""
     if dates:
