@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.kpis.themes import Taxonomy
-from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, sql_text
+from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file, sql_text
 from pipelines.warehouse.star import tag_items
 
 KPI_WINDOW = 28
@@ -108,10 +108,8 @@ def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date],
     consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
     replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
     frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
-    with frame_as_table(conn, frame, KPI_DATES_TABLE):
-        at_risk = pd.read_sql_query(sa.text(sql_text("marts/customers_at_risk.sql")), conn,
-                                    params={"min_date": low, "max_date": dates[-1]})
-    replace_rows(conn, "marts.customers_at_risk", "kpi_date", dates, at_risk)
+    with frame_as_table(conn, frame, KPI_DATES_TABLE):  # replaced inside the warehouse: it can be large
+        run_sql_file(conn, "marts/customers_at_risk.sql", min_date=low, max_date=dates[-1])
     baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
     flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
     replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines.kpis.daily import update_kpis
+from pipelines.kpis.daily import kpi_dates, update_kpis
 from pipelines.kpis.themes import load_taxonomy
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
@@ -79,6 +80,54 @@ def test_customers_at_risk_latest_interaction_negative_and_unanswered(warehouse_
         # on D-2, c1's latest was the unanswered 1-star review
         assert conn.execute(sa.text("select customer_hash from marts.customers_at_risk where kpi_date = :d "
                                     "order by 1"), {"d": D - timedelta(days=2)}).scalars().all() == ["c1", "c6"]
+    engine.dispose()
+
+
+def test_customers_at_risk_match_a_day_by_day_reference(warehouse_url):
+    """Random histories, against the definition applied to each kpi date in turn: the latest
+    interaction with a date in [d - 27, d] (ties on time broken by feedback_id) is negative."""
+    rng = random.Random(8)
+    surveys, reviews = [], []
+    for n in range(160):
+        who = f"c{rng.randrange(6) if n % 2 else rng.randrange(60)}"  # regulars and rare visitors
+        ago, hour = rng.randrange(60), rng.choice([9, 12, 12, 18])
+        if rng.random() < 0.5:
+            surveys.append((f"s{n}", who, ago, rng.choice([3, 6, 7, 9, 10]), hour))
+        else:
+            reviews.append((f"r{n}", who, ago, rng.randint(1, 5), rng.random() < 0.3, hour))
+    survey_frame = pd.DataFrame([{"feedback_id": f"nps:{i}", "source": "nps", "response_id": i,
+                                  "occurred_at": _at(ago, hour), "feedback_date": D - timedelta(days=ago),
+                                  "respondent_hash": who, "nps": float(nps)} for i, who, ago, nps, hour in surveys])
+    review_frame = pd.DataFrame([{"feedback_id": f"tp:{i}", "source": "tp", "review_id": i,
+                                  "occurred_at": _at(ago, hour), "feedback_date": D - timedelta(days=ago),
+                                  "author_hash": who, "rating": float(stars), "is_replied": replied}
+                                 for i, who, ago, stars, replied, hour in reviews])
+    interactions = [(who, D - timedelta(days=ago), _at(ago, hour), f"nps:{i}", nps <= 6)
+                    for i, who, ago, nps, hour in surveys]
+    interactions += [(who, D - timedelta(days=ago), _at(ago, hour), f"tp:{i}", stars <= 2 and not replied)
+                     for i, who, ago, stars, replied, hour in reviews]
+    engine = make_engine(warehouse_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        for frame in (survey_frame, review_frame):
+            add_dimension_members(conn, frame.to_dict("records"))
+        insert_frame(conn, survey_frame, "marts.fct_survey_response")
+        insert_frame(conn, review_frame, "marts.fct_review")
+        dirty = sorted({d for _, d, _, _, _ in interactions})
+        dates = kpi_dates(conn, D, dirty)
+        update_kpis(conn, D, dirty, load_taxonomy())
+    expected = set()
+    for day in dates:
+        latest: dict[str, tuple] = {}
+        for who, on, at, fid, negative in interactions:
+            if day - timedelta(days=27) <= on <= day and (who not in latest or (at, fid) > latest[who][:2]):
+                latest[who] = (at, fid, negative)
+        expected |= {(day, who, fid) for who, (_, fid, negative) in latest.items() if negative}
+    with engine.connect() as conn:
+        got = {(d if isinstance(d, date) else d.date(), who, fid) for d, who, fid in conn.execute(sa.text(
+            "select kpi_date, customer_hash, feedback_id from marts.customers_at_risk"))}
+    assert len(dates) >= 40 and len(expected) > 100
+    assert got == expected
     engine.dispose()
 
 

@@ -54,6 +54,22 @@ def version_2_code(dest: Path) -> Path:
     return code
 
 
+REBUILT_MARTS = {"fct_review", "fct_mention", "fct_survey_response", "fct_feedback", "feedback_theme", "kpi_daily",
+                 "theme_impact", "emerging_terms", "anomalies", "customers_at_risk", "channel_consistency"}
+
+
+def mart_constraints(engine: sa.Engine) -> dict[str, set[str]]:
+    """{table: its constraint types} for the marts rebuilt by date."""
+    found: dict[str, set[str]] = {t: set() for t in REBUILT_MARTS}
+    with engine.connect() as conn:
+        for table, kind in conn.execute(sa.text(
+                "select table_name, constraint_type from information_schema.table_constraints "
+                "where table_schema = 'marts'")):
+            if table in found:
+                found[table].add(kind)
+    return found
+
+
 def counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t: conn.execute(sa.text(f"select count(*) from {t}")).scalar_one() for t in COUNTED}
@@ -86,9 +102,14 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == [3, 4, 5, 6, 7, 8, 9]  # every later migration applies over data
+    assert pipeline.init_db() == [3, 4, 5, 6, 7, 8, 9, 10]  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
+    # version 10: DuckDB's rebuilt marts keep no key index (foreign keys stay); PostgreSQL keeps its keys
+    constraints = mart_constraints(pipeline.engine)
+    keyed = {t for t, kinds in constraints.items() if kinds & {"PRIMARY KEY", "UNIQUE"}}
+    assert keyed == (set() if pipeline.engine.dialect.name == "duckdb" else REBUILT_MARTS)
+    assert "FOREIGN KEY" in constraints["fct_feedback"] and "CHECK" in constraints["kpi_daily"]
     with pipeline.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from marts.fct_feedback where customer_key is null")
                             ).scalar_one() == before["marts.fct_feedback"]

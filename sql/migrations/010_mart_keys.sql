@@ -1,0 +1,3 @@
+-- Version 10: on DuckDB the rebuilt marts carry no primary-key or unique index (see
+-- 010_mart_keys.duckdb.sql). PostgreSQL keeps its keys: its B-tree indexes live on disk and
+-- cost little, so nothing changes there and this file holds no statement.
