@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.kpis.themes import Taxonomy
-from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file, sql_text
+from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, run_sql_file, sql_text
 from pipelines.warehouse.star import tag_items
 
 KPI_WINDOW = 28
@@ -64,16 +64,17 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
     every = sorted(conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars())
     stale = sorted(set(every) - set(dirty))
     if stale:
-        feedback = read_frame(conn, in_list(
-            "select f.feedback_id, f.feedback_date, f.text, s.journey_stage as survey_stage, "
-            "s.touchpoint as survey_touchpoint from marts.fct_feedback as f "
+        conn.execute(in_list(
+            "create temporary table tmp_retag as select f.feedback_id, f.feedback_date, f.text, s.journey_stage, "
+            "s.touchpoint, row_number() over (order by f.feedback_id) as item_no from marts.fct_feedback as f "
             "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
-            "where f.feedback_date in :dates order by f.feedback_id", "dates"), {"dates": stale})
-        with frame_as_table(conn, tag_items(conn, taxonomy, feedback), "tmp_feedback_hints"):
+            "where f.feedback_date in :dates", "dates"), {"dates": stale})
+        with frame_as_table(conn, tag_items(conn, taxonomy, "tmp_retag", stale), "tmp_feedback_hints"):
             conn.execute(sa.text(
                 "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "
                 "pyramid_level = h.pyramid_level from tmp_feedback_hints as h "
                 "where marts.fct_feedback.feedback_id = h.feedback_id"))
+        conn.exec_driver_sql("drop table tmp_retag")
     return sorted(set(dirty) | set(every))
 
 

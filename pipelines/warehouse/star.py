@@ -7,11 +7,13 @@ marts move from one consistent state to the next and the cost follows the rows t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
 
-from pipelines.config import SourceConfig
+from pipelines.config import NAME_RE, SourceConfig
+from pipelines.errors import ConfigError
 from pipelines.kpis.themes import Taxonomy, ThemeCache, tag
 from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file
 from pipelines.warehouse.identity import resolve_customers
@@ -19,6 +21,7 @@ from pipelines.warehouse.identity import resolve_customers
 DIMENSION_FILES = ("dim_source.sql", "dim_date.sql", "dim_product.sql", "dim_location.sql",
                    "dim_journey_stage.sql", "dim_touchpoint.sql")
 FACT_FILES = ("fct_review.sql", "fct_mention.sql", "fct_survey_response.sql", "fct_feedback.sql")
+TAG_CHUNK = 50_000  # feedback items read and tagged at a time
 
 
 def sync_sources(conn: sa.Connection, sources: Iterable[SourceConfig]) -> None:
@@ -41,28 +44,49 @@ def add_members(conn: sa.Connection, frame: str) -> None:
             f"where {column} is not null and {column} not in (select {column} from marts.dim_{column})")
 
 
-def tag_items(conn: sa.Connection, taxonomy: Taxonomy, feedback: pd.DataFrame) -> pd.DataFrame:
-    """Tag `feedback` (feedback_id, feedback_date, text, survey_stage, survey_touchpoint) with the
-    taxonomy: replaces marts.feedback_theme for its dates, adds the hinted journey stages and
-    touchpoints to their dimensions, and returns per item the journey stage, touchpoint (survey
-    fields first, else the theme hints) and pyramid level that fct_feedback carries."""
-    tags, hints = tag(taxonomy, feedback, ThemeCache(conn, taxonomy))  # texts tagged before: a lookup
-    dates = sorted(set(feedback["feedback_date"]))
+def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str, dates: list[date]) -> pd.DataFrame:
+    """Tag the feedback of table `items` with the taxonomy and replace marts.feedback_theme for `dates`.
+
+    `items` has feedback_id, feedback_date, text, the survey's journey_stage and touchpoint, and
+    item_no numbering its rows 1..n; it is read TAG_CHUNK rows at a time, so memory follows the
+    chunk, not the day (a large day's texts and their tagging held 550 MB at once). Adds the hinted
+    journey stages and touchpoints to their dimensions and returns per item the journey stage,
+    touchpoint (survey fields first, else the theme hints) and pyramid level fct_feedback carries.
+    """
+    if not NAME_RE.match(items):
+        raise ConfigError(f"not an allowed identifier: {items!r}")
     if dates:
         conn.execute(in_list("delete from marts.feedback_theme where feedback_date in :dates", "dates"),
                      {"dates": dates})
-    insert_frame(conn, tags, "marts.feedback_theme")
+    cache = ThemeCache(conn, taxonomy)  # texts tagged before: a lookup
+    total = conn.execute(sa.text(f"select count(*) from {items}")).scalar_one()
+    fills = []
+    for low in range(0, total, TAG_CHUNK):
+        feedback = read_frame(conn, sa.text(
+            f"select feedback_id, feedback_date, text, journey_stage as survey_stage, touchpoint as survey_touchpoint "
+            f"from {items} where item_no > :low and item_no <= :high order by item_no"),
+            {"low": low, "high": low + TAG_CHUNK})
+        tags, hints = tag(taxonomy, feedback, cache)
+        insert_frame(conn, tags, "marts.feedback_theme")
+        fills.append(_fill(feedback, hints))
+    fill = pd.concat(fills, ignore_index=True) if fills else _fill(
+        pd.DataFrame(columns=["feedback_id", "survey_stage", "survey_touchpoint"], dtype=object),
+        pd.DataFrame(columns=["feedback_id", "journey_stage", "touchpoint", "pyramid_level"], dtype=object))
+    with frame_as_table(conn, fill, "tmp_hint_members"):
+        add_members(conn, "tmp_hint_members")  # the facts' foreign keys need the members first
+    return fill
+
+
+def _fill(feedback: pd.DataFrame, hints: pd.DataFrame) -> pd.DataFrame:
+    """Per item: the survey's journey stage and touchpoint where it has them, else the theme hints."""
     fill = feedback[["feedback_id", "survey_stage", "survey_touchpoint"]].merge(hints, on="feedback_id", how="left")
-    fill = pd.DataFrame({
+    return pd.DataFrame({
         "feedback_id": fill["feedback_id"].astype(object),
         "journey_stage": fill["survey_stage"].astype(object).where(fill["survey_stage"].notna(), fill["journey_stage"]),
         "touchpoint": fill["survey_touchpoint"].astype(object).where(fill["survey_touchpoint"].notna(),
                                                                      fill["touchpoint"]),
         "pyramid_level": fill["pyramid_level"].astype(object),
     }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
-    with frame_as_table(conn, fill, "tmp_hint_members"):
-        add_members(conn, "tmp_hint_members")  # the facts' foreign keys need the members first
-    return fill
 
 
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy) -> None:
@@ -73,10 +97,8 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         run_sql_file(conn, f"marts/{name}")
     customers = resolve_customers(conn)
     run_sql_file(conn, "marts/feedback_items.sql")
-    # the texts are read for tagging only: freed before the facts are built, not held through them
-    hints = tag_items(conn, taxonomy, read_frame(conn, sa.text(
-        "select feedback_id, feedback_date, text, journey_stage as survey_stage, touchpoint as survey_touchpoint "
-        "from tmp_feedback_items order by feedback_id")))
+    dirty = list(conn.execute(sa.text("select feedback_date from ops.dirty_dates order by 1")).scalars())
+    hints = tag_items(conn, taxonomy, "tmp_feedback_items", dirty)
     with frame_as_table(conn, customers, "tmp_item_customer"), frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")

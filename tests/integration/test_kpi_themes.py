@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from pipelines.kpis.daily import update_kpis
 from pipelines.kpis.themes import load_taxonomy
+from pipelines.warehouse import star
 from tests.integration.conftest import DAY
 from tests.integration.test_run_day import kpi
 
 D = date.fromisoformat(DAY)
+# the items are tagged in chunks: whole, and two at a time (several chunks, one part-filled)
+CHUNKS = pytest.mark.parametrize("chunk", [star.TAG_CHUNK, 2], ids=["one-chunk", "chunks-of-2"])
 
 
-def test_feedback_is_tagged_and_hints_fill_journey_touchpoint_and_pyramid(tiny):
+@CHUNKS
+def test_feedback_is_tagged_and_hints_fill_journey_touchpoint_and_pyramid(tiny, chunk, monkeypatch):
+    monkeypatch.setattr(star, "TAG_CHUNK", chunk)
     tiny.run_day(D)
     with tiny.engine.connect() as conn:
         tags = set(conn.execute(sa.text("select feedback_id, theme from marts.feedback_theme")).all())
@@ -55,7 +61,9 @@ def test_feedback_is_tagged_and_hints_fill_journey_touchpoint_and_pyramid(tiny):
         assert kpi(conn, "median_reply_hours", segment_type="theme", segment_value="cancellation")[:2] == (5.0, 1)
 
 
-def test_a_new_taxonomy_version_retags_every_date(tiny, tmp_path):
+@CHUNKS
+def test_a_new_taxonomy_version_retags_every_date(tiny, tmp_path, chunk, monkeypatch):
+    monkeypatch.setattr(star, "TAG_CHUNK", chunk)
     tiny.run_day(D)
     path = tmp_path / "themes.yml"
     path.write_text('version: "next"\nthemes:\n  service:\n    category: service\n    pyramid_level: usability\n'
