@@ -12,7 +12,8 @@ Results go to benchmarks/results/<date>[-postgres].json and .md, with the target
 pass/fail (a target whose run was not made is reported as not measured):
 
     python benchmarks/pipeline.py [--scale 1,10,large] [--warehouse duckdb|postgres] [--days D]
-                                  [--profile] [--out DIR] [--against OLD.json ...]
+                                  [--duckdb-memory-limit SIZE] [--profile] [--out DIR]
+                                  [--against OLD.json ...]
 """
 
 from __future__ import annotations
@@ -169,7 +170,9 @@ def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [f"# Pipeline benchmark {result['date']} ({result['warehouse']})", "",
              f"Business day {result['business_day']}; {m['cpus']} cores, load average {m['load_average']:.1f} "
-             f"at start. Large-brand day = scale {result['large_scale']}.", ""]
+             f"at start. Large-brand day = scale {result['large_scale']}."
+             + (f" DuckDB memory_limit {result['duckdb_memory_limit']}." if result.get("duckdb_memory_limit") else ""),
+             ""]
     for run in result["runs"]:
         ref = run["reference"]
         lines += [f"## Scale {run['scale']}", "",
@@ -303,12 +306,13 @@ def _sample(home: Path, start: date, end: date, scale: int, env: dict[str, str])
 class Warehouse:
     """A fresh warehouse per measurement: DuckDB in the temporary CX_HOME, or a throwaway PostgreSQL database."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind, self.databases = kind, []
+    def __init__(self, kind: str, memory_limit: str | None = None) -> None:
+        self.kind, self.memory_limit, self.databases = kind, memory_limit, []
 
-    def url(self) -> str | None:
-        if self.kind == "duckdb":
-            return None  # CX_HOME/warehouse.duckdb
+    def url(self, home: Path) -> str | None:
+        if self.kind == "duckdb":  # CX_HOME/warehouse.duckdb, with DuckDB's memory cap when one is given
+            limit = self.memory_limit
+            return f"duckdb:///{home / 'warehouse.duckdb'}?memory_limit={limit}" if limit else None
         import sqlalchemy as sa
 
         name = f"cx_bench_{uuid.uuid4().hex[:10]}"
@@ -349,7 +353,7 @@ class Warehouse:
 def measure_scale(scale: int, day: date, warehouse: Warehouse, profile: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"cx-bench-{scale}-") as tmp:
         home = Path(tmp)
-        env = _env(home, warehouse.url())
+        env = _env(home, warehouse.url(home))
         _sample(home, day, day, scale, env)
         mode = ["stages", "--day", day.isoformat()] + (["--profile-to", str(profile)] if profile else [])
         run = _child(mode, env)
@@ -384,6 +388,8 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=0,
                         help="also run benchmarks/backfill.py: a backfill over D days against one run")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of the largest scale")
+    parser.add_argument("--duckdb-memory-limit", metavar="SIZE",
+                        help="DuckDB's memory_limit setting for the runs (e.g. 1GB), as an operator sets it in the URL")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--against", type=Path, nargs="*", default=[],
                         help="earlier results files: each stage before and now, per scale in both")
@@ -409,9 +415,10 @@ def main() -> int:
     result: dict[str, Any] = {
         "date": today, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "warehouse": args.warehouse,
         "business_day": args.day.isoformat(), "large_scale": large_scale(args.day),
+        "duckdb_memory_limit": args.duckdb_memory_limit,
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}, "runs": [],
     }
-    warehouse = Warehouse(args.warehouse)
+    warehouse = Warehouse(args.warehouse, args.duckdb_memory_limit)
     try:
         for scale in scales:
             profile = args.out / f"{stem}-profile-scale{scale}.txt" if args.profile and scale == max(scales) else None

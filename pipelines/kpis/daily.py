@@ -66,7 +66,7 @@ def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) ->
     if stale:
         conn.execute(in_list(
             "create temporary table tmp_retag as select f.feedback_id, f.feedback_date, f.text, s.journey_stage, "
-            "s.touchpoint, row_number() over (order by f.feedback_id) as item_no from marts.fct_feedback as f "
+            "s.touchpoint, row_number() over () as item_no from marts.fct_feedback as f "
             "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
             "where f.feedback_date in :dates", "dates"), {"dates": stale})
         with frame_as_table(conn, tag_items(conn, taxonomy, "tmp_retag", stale), "tmp_feedback_hints"):

@@ -1,6 +1,7 @@
 -- grain: one row per text-bearing item of the dirty dates, as staged: what fct_feedback.sql
 -- inserts once pipelines/warehouse/star.py has tagged its themes (tmp_feedback_hints); item_no
--- numbers the items so that they are tagged in chunks
+-- numbers the items so that they are tagged in chunks (unordered: an ordered window would hold
+-- every text at once)
 create temporary table tmp_feedback_items as
 with dirty as (
     select feedback_date from ops.dirty_dates
@@ -40,4 +41,4 @@ final as (
     union all
     select * from responses
 )
-select *, row_number() over (order by feedback_id) as item_no from final;
+select *, row_number() over () as item_no from final;

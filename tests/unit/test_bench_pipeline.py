@@ -109,3 +109,11 @@ def test_against_pairs_stages_of_the_scales_in_both():
     assert (rows[4]["before_s"], rows[4]["after_s"], rows[4]["before_peak_mb"]) == (10.0, 4.0, 300.0)
     now.update(baselines=["before.json"], against=rows)
     assert "| 10 | whole run | 10.00 | 4.00 | 300 | 280 |" in bench.markdown(now)
+
+
+def test_a_duckdb_memory_limit_rides_in_the_warehouse_url_and_the_summary(tmp_path):
+    assert bench.Warehouse("duckdb").url(tmp_path) is None  # the pipeline's default: CX_HOME/warehouse.duckdb
+    assert bench.Warehouse("duckdb", "1GB").url(tmp_path) == f"duckdb:///{tmp_path}/warehouse.duckdb?memory_limit=1GB"
+    result = _result([_run(1, 200.0)])
+    assert "memory_limit" not in bench.markdown(result)
+    assert "DuckDB memory_limit 1GB." in bench.markdown({**result, "duckdb_memory_limit": "1GB"})
