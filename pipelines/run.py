@@ -37,6 +37,7 @@ from pipelines.warehouse.db import (
     insert_frame,
     make_engine,
     migrate,
+    release_cache,
     sql_text,
     statements,
 )
@@ -353,6 +354,7 @@ class Pipeline:
         from pipelines.quality.marts import check_marts
         from pipelines.validate import validation_rows
 
+        release_cache(self.engine)  # the marts need none of what the loads left cached
         with self.engine.begin() as conn:
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
             if dirty:

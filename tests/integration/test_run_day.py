@@ -150,3 +150,20 @@ def test_a_source_day_commits_its_rows_drift_and_run_record_once(tiny):
     with tiny.engine.connect() as conn:
         assert conn.execute(sa.text("select status from ops.source_runs where run_id = :r and source = 'trustpilot'"),
                             {"r": run_id}).scalar_one() == "success"
+
+
+def test_the_marts_start_from_a_fresh_duckdb_instance(tiny):
+    """DuckDB frees what the loads cached only when its last connection closes: build_marts closes
+    the pooled ones first (a large day's loads left about 360 MB). PostgreSQL keeps its pool."""
+    run_id = tiny.start_run(D)
+    for source in tiny.config.sources:
+        tiny.load_source(D, source, run_id)
+    closed = []
+    sa.event.listen(tiny.engine.pool, "close", lambda dbapi_conn, record: closed.append(record))
+    tiny.build_marts(D, run_id)
+    if tiny.engine.dialect.name == "duckdb":
+        assert closed  # the loads' connections closed: the instance and its cache went with them
+    else:
+        assert closed == []
+    with tiny.engine.connect() as conn:  # and the marts were built on the reopened file
+        assert conn.execute(sa.text("select count(*) from marts.fct_feedback")).scalar_one() > 0
