@@ -61,7 +61,7 @@ def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str, dates: list[d
     cache = ThemeCache(conn, taxonomy)  # texts tagged before: a lookup
     total = conn.execute(sa.text(f"select count(*) from {items}")).scalar_one()
     fills = []
-    for low in range(0, total, TAG_CHUNK):
+    for low in range(0, max(total, 1), TAG_CHUNK):  # one pass at least: no items still give the fill's columns
         feedback = read_frame(conn, sa.text(
             f"select feedback_id, feedback_date, text, journey_stage as survey_stage, touchpoint as survey_touchpoint "
             f"from {items} where item_no > :low and item_no <= :high order by item_no"),
@@ -69,9 +69,7 @@ def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str, dates: list[d
         tags, hints = tag(taxonomy, feedback, cache)
         insert_frame(conn, tags, "marts.feedback_theme")
         fills.append(_fill(feedback, hints))
-    fill = pd.concat(fills, ignore_index=True) if fills else _fill(
-        pd.DataFrame(columns=["feedback_id", "survey_stage", "survey_touchpoint"], dtype=object),
-        pd.DataFrame(columns=["feedback_id", "journey_stage", "touchpoint", "pyramid_level"], dtype=object))
+    fill = pd.concat(fills, ignore_index=True)
     with frame_as_table(conn, fill, "tmp_hint_members"):
         add_members(conn, "tmp_hint_members")  # the facts' foreign keys need the members first
     return fill
