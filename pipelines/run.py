@@ -358,7 +358,7 @@ class Pipeline:
         with self.engine.begin() as conn:
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
             if dirty:
-                build_star(conn, self.config.sources, self.taxonomy)
+                build_star(conn, self.config.sources, self.taxonomy, dirty)
             else:
                 sync_sources(conn, self.config.sources)
             update = update_kpis(conn, day, dirty, self.taxonomy)

@@ -87,15 +87,15 @@ def _fill(feedback: pd.DataFrame, hints: pd.DataFrame) -> pd.DataFrame:
     }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
 
 
-def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy) -> None:
-    """Rebuild the dimensions and facts for the dirty dates, in the caller's transaction; the
-    feedback items are tagged with `taxonomy` before fct_feedback takes them."""
+def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy, dirty: list[date]) -> None:
+    """Rebuild the dimensions and facts for the dirty dates (`dirty`, as read from ops.dirty_dates),
+    in the caller's transaction; the feedback items are tagged with `taxonomy` before fct_feedback
+    takes them."""
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
     customers = resolve_customers(conn)
     run_sql_file(conn, "marts/feedback_items.sql")
-    dirty = list(conn.execute(sa.text("select feedback_date from ops.dirty_dates order by 1")).scalars())
     hints = tag_items(conn, taxonomy, "tmp_feedback_items", dirty)
     with frame_as_table(conn, customers, "tmp_item_customer"), frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
