@@ -1,10 +1,11 @@
 """Values computed from a text, cached in a warehouse table keyed by the text's hash plus a fixed key.
 
 Sentiment scores (`ops.sentiment_cache`, key: model and version) and theme tags
-(`ops.theme_cache`, key: taxonomy) share this. The hash is md5 of the UTF-8 text, computed by the
-warehouse itself (`md5()` gives the same hex in DuckDB and PostgreSQL) while it joins: texts go in
-as one Arrow column and no hash is computed or moved row by row in Python. Rows are written in the
-caller's transaction, so a failed load leaves nothing behind.
+(`ops.theme_cache`, key: taxonomy) share this. The hash is md5 of the UTF-8 text stored as a uuid
+(16 bytes: migration 011), computed by the warehouse itself (`md5(text)::uuid` is the same value
+in DuckDB and PostgreSQL) while it joins: texts go in as one Arrow column and no hash is computed
+or moved row by row in Python. Rows are written in the caller's transaction, so a failed load
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ class TextCache:
         marks = ["?" if self._duck else f":{col}" for col in key]
         where = " and ".join(f"c.{col} = {mark}" for col, mark in zip(key, marks, strict=True))
         self._lookup = (f"select k.i, c.{value} as value from cx_text_keys as k "
-                        f"join {table} as c on c.text_hash = md5(k.text) where {where}")
+                        f"join {table} as c on c.text_hash = md5(k.text)::uuid where {where}")
         self._store = (f"insert into {table} (text_hash, {', '.join(key)}, {value}) "
-                       f"select distinct md5(text), {', '.join(marks)}, value from cx_text_new "  # a repeat once
+                       f"select distinct md5(text)::uuid, {', '.join(marks)}, value from cx_text_new "  # a repeat once
                        f"on conflict (text_hash, {', '.join(key)}) do nothing")  # a concurrent load was first
 
     def get(self, texts: pa.Array, compute: Callable[[pa.Array], np.ndarray], dtype: type) -> np.ndarray:

@@ -43,6 +43,6 @@ def test_the_configured_model_scores_the_run_through_the_cache(tmp_path):
             "select text, sentiment_score from staging.stg_mention union all "
             "select text, sentiment_score from staging.stg_survey_response) "
             "select count(*), count(*) filter (where c.score is distinct from s.sentiment_score) "
-            "from staged as s left join ops.sentiment_cache as c on c.text_hash = md5(s.text) "
+            "from staged as s left join ops.sentiment_cache as c on c.text_hash = md5(s.text)::uuid "
             "where trim(s.text) <> ''").fetchone()
     assert staged > 100 and unmatched == 0  # every staged score is the cached vader score of its text

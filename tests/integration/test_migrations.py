@@ -5,7 +5,9 @@ a real day, on DuckDB and PostgreSQL; the current code then upgrades it and runs
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -14,7 +16,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from pipelines.enrich.sentiment import get_model
+from pipelines.enrich.sentiment_cache import WarehouseCache
 from pipelines.run import Pipeline
+from pipelines.warehouse import db
 from tests.integration.test_star_schema import D1, SOURCES, keys, write_day
 
 ROOT = Path(__file__).parents[2]
@@ -102,7 +107,7 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == [3, 4, 5, 6, 7, 8, 9, 10]  # every later migration applies over data
+    assert pipeline.init_db() == [3, 4, 5, 6, 7, 8, 9, 10, 11]  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
     # version 10: DuckDB's rebuilt marts keep no key index (foreign keys stay); PostgreSQL keeps its keys
@@ -132,3 +137,32 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
             "select value, sample_size from marts.kpi_daily where kpi_date = :d and window_days = 1 "
             "and metric = 'nps' and segment_type = 'all'"), {"d": D1}).one()) == (0.0, 2)
     pipeline.engine.dispose()
+
+
+def test_version_11_keeps_every_cached_text_under_its_uuid_key(tmp_path, warehouse_url, monkeypatch):
+    """Cache rows written under version 10 (hex text keys) are found by the current lookups after it."""
+    older = tmp_path / "sql"
+    shutil.copytree(db.SQL_DIR, older, ignore=shutil.ignore_patterns("011_*"))
+    monkeypatch.setattr(db, "SQL_DIR", older)
+    engine = db.make_engine(warehouse_url)
+    assert db.migrate(engine)[-1] == 10
+    model = get_model()
+    texts = ["Still waiting for my refund.", "Brilliant service 😀"]
+    with engine.begin() as conn:
+        for text, score in zip(texts, (-0.25, 0.75), strict=True):
+            conn.execute(sa.text("insert into ops.sentiment_cache values (:h, :m, :v, :s)"),
+                         {"h": hashlib.md5(text.encode()).hexdigest(), "m": model.name, "v": model.version, "s": score})
+        conn.execute(sa.text("insert into ops.theme_cache values (:h, 'tax', 5)"),
+                     {"h": hashlib.md5(texts[0].encode()).hexdigest()})
+
+    monkeypatch.undo()
+    assert db.migrate(engine) == [11]
+    with engine.begin() as conn:
+        cache = WarehouseCache(conn, model)
+        # the stored scores, not fresh ones: VADER scores neither text -0.25 nor 0.75
+        assert cache([*texts, "Arrived a day early."]).tolist()[:2] == [-0.25, 0.75]
+        assert (cache.cache.hits, cache.cache.misses) == (2, 1)
+        assert conn.execute(sa.text("select themes from ops.theme_cache where text_hash = md5(:t)::uuid"),
+                            {"t": texts[0]}).scalar_one() == 5
+        assert conn.execute(sa.text("select count(*) from ops.sentiment_cache")).scalar_one() == 3
+    engine.dispose()

@@ -4,6 +4,7 @@ per model version, stored in bulk, rolled back with its load, and used by the st
 from __future__ import annotations
 
 import hashlib
+import uuid
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,8 +38,8 @@ def test_each_text_is_scored_once_per_model_version(warehouse_url):
     assert np.array_equal(first, model.score(TEXTS))
     rows = _rows(engine)
     assert len(rows) == 4 and {r.model_version for r in rows} == {model.version}
-    # the key is md5 of the UTF-8 text (the warehouse computes it; both dialects agree with Python)
-    assert hashlib.md5(TEXTS[3].encode()).hexdigest() in {r.text_hash for r in rows}
+    # the key is md5 of the UTF-8 text as a uuid (the warehouse computes it; both dialects agree with Python)
+    assert uuid.UUID(hashlib.md5(TEXTS[3].encode()).hexdigest()) in {r.text_hash for r in rows}
 
     with engine.begin() as conn:
         cache = WarehouseCache(conn, model)
