@@ -317,18 +317,14 @@ class Pipeline:
         """
         if staged.empty:
             return 0, 0
-        table, key = STAGING_TABLE[family], ID_COLUMN[family]
+        upsert = sql_text("staging/upsert.sql").format(
+            table=STAGING_TABLE[family], key=ID_COLUMN[family], columns=", ".join(staged.columns))
         with frame_as_table(conn, staged, "incoming"):
-            loaded, duplicate = conn.execute(sa.text(
-                f"select coalesce(sum(case when s.{key} is null or i.version_at > s.version_at then 1 else 0 end), 0), "
-                f"coalesce(sum(case when i.version_at <= s.version_at then 1 else 0 end), 0) "
-                f"from incoming as i left join {table} as s on s.source = i.source and s.{key} = i.{key}"
-            )).one()
-            upsert = sql_text("staging/upsert.sql").format(
-                table=table, key=key, columns=", ".join(staged.columns))
             for stmt in statements(upsert):
                 conn.exec_driver_sql(stmt)
-        return int(loaded), int(duplicate)
+            kept = conn.exec_driver_sql("select count(*) from cx_stored where not replaced").scalar_one()
+            conn.exec_driver_sql("drop table cx_stored")  # a failure rolls it back with the transaction
+        return len(staged) - int(kept), int(kept)
 
     def _record_source(self, day: date, run_id: str, result: SourceResult) -> None:
         with self.engine.begin() as conn:

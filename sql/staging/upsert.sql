@@ -1,27 +1,35 @@
 -- Merge a deduplicated batch (`incoming`, one row per natural key) into a staging table.
 -- {table} and {key} come from a fixed allow-list. The latest version_at wins; ties keep the
 -- stored row, so reloading the same file changes nothing.
+--
+-- The table is read once, for the stored versions of the batch's keys (`cx_stored`); the other
+-- statements join that and the batch. DuckDB answers a join by scanning the table rather than
+-- through its key's index, and the table grows with the history: four scans per batch cost
+-- 180 ms on 700,000 stored mentions, one 45 ms. The delete reads the table again only when the
+-- batch replaces stored rows. The caller counts `cx_stored` and drops it.
+
+create temporary table cx_stored as
+select s.source, s.{key}, s.feedback_date, i.version_at > s.version_at as replaced
+from {table} as s
+join incoming as i on s.source = i.source and s.{key} = i.{key};
 
 -- the dates whose marts must be rebuilt: the new versions' dates and the dates they replace
 insert into ops.dirty_dates (feedback_date)
 with changed as (
-    select i.feedback_date as feedback_date
+    select i.feedback_date
     from incoming as i
-    left join {table} as s on s.source = i.source and s.{key} = i.{key}
-    where s.{key} is null or i.version_at > s.version_at
+    left join cx_stored as s on s.{key} = i.{key}
+    where s.{key} is null or s.replaced
     union
-    select s.feedback_date
-    from {table} as s
-    join incoming as i on s.source = i.source and s.{key} = i.{key}
-    where i.version_at > s.version_at
+    select feedback_date from cx_stored where replaced
 )
 select distinct feedback_date from changed
 where feedback_date not in (select feedback_date from ops.dirty_dates);
 
 delete from {table} as s
-using incoming as i
-where s.source = i.source and s.{key} = i.{key} and i.version_at > s.version_at;
+using cx_stored as c
+where c.replaced and s.source = c.source and s.{key} = c.{key};
 
 insert into {table} ({columns})
 select {columns} from incoming as i
-where not exists (select 1 from {table} as s where s.source = i.source and s.{key} = i.{key});
+where not exists (select 1 from cx_stored as s where s.{key} = i.{key} and not s.replaced);
