@@ -1,8 +1,13 @@
 """Checks of the published marts, run inside the marts transaction right after a rebuild.
 
-Only the rows the rebuild wrote are read (fct_feedback for the dirty dates, kpi_daily for the KPI
+Only the rows the rebuild wrote are read (the facts for the dirty dates, kpi_daily for the KPI
 dates), so the cost follows the run, not the history. A critical failure raises RunError inside
 the transaction: the rebuild rolls back and nothing is published.
+
+Besides the GX suites of `expectations/`, every reference of the rebuilt facts is looked up in its
+dimension (`REFERENCES`). PostgreSQL declares these as foreign keys; DuckDB does not (migration
+012: its foreign-key indexes made every rebuild's commit grow with the history), so there this
+check is what keeps a fact from pointing at nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,17 @@ from pipelines.validate.gx import load_suite, run_suite
 from pipelines.warehouse.db import in_list, read_frame
 
 MART_SUITES = {"fct_feedback": "feedback_date", "kpi_daily": "kpi_date"}
+_COMMON = {"source": ("dim_source", "source"), "feedback_date": ("dim_date", "date_day"),
+           "customer_key": ("dim_customer", "customer_key")}
+_PLACE = {"product": ("dim_product", "product"), "location": ("dim_location", "location")}
+_JOURNEY = {"journey_stage": ("dim_journey_stage", "journey_stage"), "touchpoint": ("dim_touchpoint", "touchpoint")}
+# fact -> {column: (dimension, its key)}: the foreign keys of sql/migrations/003_star_schema.sql
+REFERENCES: dict[str, dict[str, tuple[str, str]]] = {
+    "fct_review": {**_COMMON, **_PLACE},
+    "fct_mention": _COMMON,
+    "fct_survey_response": {**_COMMON, **_PLACE, **_JOURNEY},
+    "fct_feedback": {**_COMMON, **_PLACE, **_JOURNEY},
+}
 
 
 def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]]) -> list[dict[str, Any]]:
@@ -27,8 +43,9 @@ def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]]) -> list[d
 
     Raises RunError naming every failed critical expectation.
     """
-    results: list[dict[str, Any]] = []
-    failures: list[str] = []
+    results = reference_results(conn, dates["fct_feedback"]) if dates.get("fct_feedback") else []
+    failures = [f"marts.{r['source']}: {r['column']}: {r['expectation']}: "
+                f"{r['unexpected_count']:,} of {r['element_count']:,} rows fail" for r in results if not r["success"]]
     for mart, date_column in MART_SUITES.items():
         if not dates.get(mart):
             continue
@@ -45,4 +62,22 @@ def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]]) -> list[d
     if failures:
         raise RunError("critical mart check failed, nothing published: " + "; ".join(failures)
                        + " (expectations/<mart>.json)")
+    return results
+
+
+def reference_results(conn: sa.Connection, dates: Sequence[date]) -> list[dict[str, Any]]:
+    """One critical result per fact and reference column: the rows of `dates` whose non-null value
+    has no row in the dimension (one query per fact, each dimension joined once)."""
+    results = []
+    for fact, refs in REFERENCES.items():
+        joins = " ".join(f"left join marts.{dim} as d{i} on d{i}.{key} = f.{col}"
+                         for i, (col, (dim, key)) in enumerate(refs.items()))
+        dangling = ", ".join(f"coalesce(sum(case when f.{col} is not null and d{i}.{key} is null then 1 else 0 end), 0)"
+                             for i, (col, (_, key)) in enumerate(refs.items()))
+        counts = conn.execute(in_list(f"select count(*), {dangling} from marts.{fact} as f {joins} "
+                                      "where f.feedback_date in :dates", "dates"), {"dates": list(dates)}).one()
+        for (col, (dim, key)), bad in zip(refs.items(), counts[1:], strict=True):
+            results.append({"suite": "references", "source": fact, "expectation": f"references {dim}.{key}",
+                            "column": col, "severity": "critical", "success": bad == 0,
+                            "unexpected_count": int(bad), "element_count": int(counts[0])})
     return results

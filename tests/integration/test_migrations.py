@@ -107,14 +107,18 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == [3, 4, 5, 6, 7, 8, 9, 10, 11]  # every later migration applies over data
+    assert pipeline.init_db() == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
-    # version 10: DuckDB's rebuilt marts keep no key index (foreign keys stay); PostgreSQL keeps its keys
+    # versions 10 and 12: DuckDB's rebuilt marts keep no key index and its facts no foreign key
+    # (the marts checks look the references up); PostgreSQL keeps both; checks stay everywhere
     constraints = mart_constraints(pipeline.engine)
+    duck = pipeline.engine.dialect.name == "duckdb"
     keyed = {t for t, kinds in constraints.items() if kinds & {"PRIMARY KEY", "UNIQUE"}}
-    assert keyed == (set() if pipeline.engine.dialect.name == "duckdb" else REBUILT_MARTS)
-    assert "FOREIGN KEY" in constraints["fct_feedback"] and "CHECK" in constraints["kpi_daily"]
+    assert keyed == (set() if duck else REBUILT_MARTS)
+    referencing = {t for t, kinds in constraints.items() if "FOREIGN KEY" in kinds}
+    assert referencing == (set() if duck else {"fct_review", "fct_mention", "fct_survey_response", "fct_feedback"})
+    assert "CHECK" in constraints["fct_feedback"] and "CHECK" in constraints["kpi_daily"]
     with pipeline.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from marts.fct_feedback where customer_key is null")
                             ).scalar_one() == before["marts.fct_feedback"]
@@ -142,7 +146,8 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
 def test_version_11_keeps_every_cached_text_under_its_uuid_key(tmp_path, warehouse_url, monkeypatch):
     """Cache rows written under version 10 (hex text keys) are found by the current lookups after it."""
     older = tmp_path / "sql"
-    shutil.copytree(db.SQL_DIR, older, ignore=shutil.ignore_patterns("011_*"))
+    later = [p.name for p in (db.SQL_DIR / "migrations").glob("*.sql") if int(p.name[:3]) > 10]
+    shutil.copytree(db.SQL_DIR, older, ignore=lambda _, names: [n for n in names if n in later])
     monkeypatch.setattr(db, "SQL_DIR", older)
     engine = db.make_engine(warehouse_url)
     assert db.migrate(engine)[-1] == 10
@@ -156,7 +161,7 @@ def test_version_11_keeps_every_cached_text_under_its_uuid_key(tmp_path, warehou
                      {"h": hashlib.md5(texts[0].encode()).hexdigest()})
 
     monkeypatch.undo()
-    assert db.migrate(engine) == [11]
+    assert db.migrate(engine)[0] == 11
     with engine.begin() as conn:
         cache = WarehouseCache(conn, model)
         # the stored scores, not fresh ones: VADER scores neither text -0.25 nor 0.75

@@ -1,0 +1,9 @@
+-- Version 12: on DuckDB the facts (fct_review, fct_mention, fct_survey_response, fct_feedback)
+-- carry no foreign keys (see 012_fact_references.duckdb.sql). DuckDB backs each foreign key with
+-- an ART index on the referencing column, kept in memory, updated by every delete and insert and
+-- written by every checkpoint: 21 of them on the four facts. On a year's warehouse (1.4 million
+-- feedback items) replacing 47 days of fct_feedback took 1.9 s plus a 8.2 s commit with them,
+-- 0.6 s plus 0.01 s without. The references still hold and are checked: the marts checks
+-- (pipelines/quality/marts.py) look up every reference of the rebuilt rows in its dimension on
+-- every rebuild, and a dangling one fails the rebuild. PostgreSQL, whose foreign keys are checked
+-- through the dimensions' own primary keys, keeps them, so this file holds no statement.
