@@ -61,7 +61,7 @@ def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]]) -> list[d
                 failures.append(f"marts.{mart}: {outcome.check.column}: {outcome.check.type}: {detail}")
     if failures:
         raise RunError("critical mart check failed, nothing published: " + "; ".join(failures)
-                       + " (expectations/<mart>.json)")
+                       + " (suites: expectations/<mart>.json; references: REFERENCES in pipelines/quality/marts.py)")
     return results
 
 

@@ -176,6 +176,9 @@ def test_facts_reference_every_dimension(star):
         assert conn.execute(sa.text("select journey_stage from marts.dim_journey_stage")).scalars().all() == [
             "support"]
         assert conn.execute(sa.text("select touchpoint from marts.dim_touchpoint")).scalars().all() == ["phone"]
+        # the rebuild recorded one passing reference result per fact and column (5 + 3 + 7 + 7)
+        assert conn.execute(sa.text("select count(*), bool_and(success) from ops.validation_results "
+                                    "where suite = 'references' and severity = 'critical'")).one() == (22, True)
     dangling = ["update marts.fct_survey_response set product = 'Unknown' where response_id = 'R_1'",
                 "update marts.fct_review set source = 'nowhere' where review_id = 'tp1'"]
     if star.engine.dialect.name == "postgresql":
