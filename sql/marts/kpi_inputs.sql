@@ -3,7 +3,9 @@
 -- from which pipelines/kpis/stats.py computes every metric and interval of KPIS.md.
 -- s1 and s2 are exact decimals: a float sum depends on the order the engine adds rows in (parallel
 -- aggregation), so reruns over the same facts gave intervals differing in the last bit.
-with obs as (
+-- obs is read twice (cells, themes) and streamed each time, never held: materialised, a large
+-- day's million observations were the query's largest cost in memory.
+with obs as not materialized (
     select feedback_id, feedback_date, source, 'survey' as family, product, location, journey_stage, touchpoint,
         'nps' as stat, 1 as n,
         case when nps >= 9 then 1 else 0 end as k1, case when nps <= 6 then 1 else 0 end as k2,
@@ -59,36 +61,51 @@ with obs as (
     from marts.fct_feedback
     where sentiment_label is not null and feedback_date between :min_date and :max_date
 ),
--- journey stage and touchpoint: the survey's own fields, else the theme hints on fct_feedback
+-- journey stage and touchpoint: the survey's own fields, else the theme hints on fct_feedback.
+-- An item's fct_feedback and feedback_theme rows carry its own date: bounding their dates lets
+-- the scans skip the rest of the history instead of hashing every stored item.
 enriched as (
-    select o.feedback_id, o.feedback_date, o.source, o.family, o.product, o.location,
+    select o.feedback_date, o.source, o.family, o.product, o.location,
         coalesce(o.journey_stage, f.journey_stage) as journey_stage,
         coalesce(o.touchpoint, f.touchpoint) as touchpoint, f.pyramid_level,
         o.stat, o.n, o.k1, o.k2, o.k3, o.k4, o.k5, o.s1, o.s2
     from obs as o
-    left join marts.fct_feedback as f on f.feedback_id = o.feedback_id
+    left join marts.fct_feedback as f
+        on f.feedback_id = o.feedback_id and f.feedback_date between :min_date and :max_date
+),
+-- the statistics summed per combination of segment values first: the segments below read these
+-- few cells instead of every observation again; the sums are exact, so summing them again
+-- changes nothing
+cells as (
+    select feedback_date, source, family, product, location, journey_stage, touchpoint, pyramid_level, stat,
+        sum(n) as n, sum(k1) as k1, sum(k2) as k2, sum(k3) as k3, sum(k4) as k4, sum(k5) as k5,
+        sum(s1) as s1, sum(s2) as s2
+    from enriched
+    group by feedback_date, source, family, product, location, journey_stage, touchpoint, pyramid_level, stat
 ),
 segmented as (
-    select feedback_date, 'all' as segment_type, 'all' as segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched
+    select feedback_date, 'all' as segment_type, 'all' as segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells
     union all
-    select feedback_date, 'source', source, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched
+    select feedback_date, 'source', source, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells
     union all
-    select feedback_date, 'family', family, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched
+    select feedback_date, 'family', family, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells
     union all
-    select feedback_date, 'product', product, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where product is not null
+    select feedback_date, 'product', product, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells where product is not null
     union all
-    select feedback_date, 'location', location, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where location is not null
+    select feedback_date, 'location', location, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells where location is not null
     union all
-    select feedback_date, 'journey_stage', journey_stage, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where journey_stage is not null
+    select feedback_date, 'journey_stage', journey_stage, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells where journey_stage is not null
     union all
-    select feedback_date, 'touchpoint', touchpoint, stat, n, k1, k2, k3, k4, k5, s1, s2 from enriched where touchpoint is not null
+    select feedback_date, 'touchpoint', touchpoint, stat, n, k1, k2, k3, k4, k5, s1, s2 from cells where touchpoint is not null
     union all
     select feedback_date, 'pyramid_level', pyramid_level, stat, n, k1, k2, k3, k4, k5, s1, s2
-    from enriched where pyramid_level is not null
+    from cells where pyramid_level is not null
     union all
-    select e.feedback_date, 'theme', t.theme, e.stat, e.n, e.k1, e.k2, e.k3, e.k4, e.k5, e.s1, e.s2
-    from enriched as e
-    join marts.feedback_theme as t on t.feedback_id = e.feedback_id
+    -- themes are per item: an item counts once under each of its themes
+    select o.feedback_date, 'theme', t.theme, o.stat, o.n, o.k1, o.k2, o.k3, o.k4, o.k5, o.s1, o.s2
+    from obs as o
+    join marts.feedback_theme as t
+        on t.feedback_id = o.feedback_id and t.feedback_date between :min_date and :max_date
 ),
 daily as (
     select feedback_date, segment_type, segment_value, stat,

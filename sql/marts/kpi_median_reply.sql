@@ -4,7 +4,8 @@ with replied as (
     select r.feedback_id, r.feedback_date, r.source, r.product, r.location, f.journey_stage, f.touchpoint,
         f.pyramid_level, r.reply_hours
     from marts.fct_review as r
-    left join marts.fct_feedback as f on f.feedback_id = r.feedback_id
+    left join marts.fct_feedback as f  -- an item's rows share its date: the scan skips the rest of the history
+        on f.feedback_id = r.feedback_id and f.feedback_date between :min_date and :max_date
     where r.reply_hours is not null and r.feedback_date between :min_date and :max_date
 ),
 segmented as (
@@ -26,7 +27,8 @@ segmented as (
     union all
     select r.feedback_date, 'theme', t.theme, r.reply_hours
     from replied as r
-    join marts.feedback_theme as t on t.feedback_id = r.feedback_id
+    join marts.feedback_theme as t
+        on t.feedback_id = r.feedback_id and t.feedback_date between :min_date and :max_date
 ),
 windows as (
     select 1 as window_days union all select 7 union all select 28
