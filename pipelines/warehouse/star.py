@@ -101,3 +101,4 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")
     conn.exec_driver_sql("drop table tmp_feedback_items")
+    conn.exec_driver_sql("drop view tmp_feedback_source")

@@ -1,5 +1,5 @@
 -- grain: one row per text-bearing item of any family; rebuilt for the dirty dates only, from
--- tmp_feedback_items (feedback_items.sql) with the customer keys of tmp_item_customer
+-- tmp_feedback_source (feedback_items.sql) with the customer keys of tmp_item_customer
 -- (pipelines/warehouse/identity.py) and the journey stage, touchpoint and pyramid level of
 -- tmp_feedback_hints (star.tag_items: survey fields first, else the theme hints), written here,
 -- not updated afterwards: DuckDB rewrites every updated row of an indexed table, which made an
@@ -15,6 +15,6 @@ select
     f.feedback_id, f.family, f.source, f.occurred_at, f.feedback_date, f.text, f.sentiment_score,
     f.sentiment_label, f.rating, f.nps, f.csat, f.ces, f.product, f.location,
     h.journey_stage, h.touchpoint, h.pyramid_level, f.url, f.customer_hash, c.customer_key
-from tmp_feedback_items as f
+from tmp_feedback_source as f
 left join tmp_item_customer as c on c.feedback_id = f.feedback_id
 left join tmp_feedback_hints as h on h.feedback_id = f.feedback_id;

@@ -1,8 +1,11 @@
--- grain: one row per text-bearing item of the dirty dates, as staged: what fct_feedback.sql
--- inserts once pipelines/warehouse/star.py has tagged its themes (tmp_feedback_hints); item_no
--- numbers the items so that they are tagged in chunks (unordered: an ordered window would hold
--- every text at once)
-create temporary table tmp_feedback_items as
+-- grain: one row per text-bearing item of the dirty dates, as staged. tmp_feedback_source is
+-- what fct_feedback.sql inserts once pipelines/warehouse/star.py has tagged its themes
+-- (tmp_feedback_hints); tmp_feedback_items holds only what the tagging reads, with item_no
+-- numbering the items so that they are tagged in chunks (unordered: an ordered window would hold
+-- every text at once). fct_feedback.sql streams the view instead of joining this table: a table
+-- created in the open transaction looks empty to DuckDB's planner, which then built the join's
+-- hash table on it, every text included (+370 MB on a large day).
+create temporary view tmp_feedback_source as
 with dirty as (
     select feedback_date from ops.dirty_dates
 ),
@@ -41,4 +44,8 @@ final as (
     union all
     select * from responses
 )
-select *, row_number() over () as item_no from final;
+select * from final;
+
+create temporary table tmp_feedback_items as
+select feedback_id, feedback_date, text, journey_stage, touchpoint, row_number() over () as item_no
+from tmp_feedback_source;
