@@ -28,14 +28,23 @@ NULL_MARK = r"\N"  # how COPY receives a missing value (see copy_frame)
 _STATEMENT_END = re.compile(r";\s*(?:--[^\n]*)?\n")
 
 
+# DuckDB returns what a finished query freed to the system once its allocator holds more than
+# this (DuckDB's default, 128 MiB / 512 MiB, kept a large day's freed query memory and raised the
+# mart stage's peak RSS by about 120 MB). A setting in the warehouse URL's query wins.
+DUCKDB_CONFIG = {"allocator_flush_threshold": "8MB", "allocator_bulk_deallocation_flush_threshold": "8MB"}
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for a warehouse URL; a DuckDB file's folder is created if missing."""
+    connect_args: dict[str, Any] = {}
+    if url.startswith("duckdb:"):
+        connect_args["config"] = dict(DUCKDB_CONFIG)
     if url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:"):
-        Path(url.removeprefix("duckdb:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(url.removeprefix("duckdb:///").split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
     elif url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
-        return sa.create_engine(url)
+        return sa.create_engine(url, connect_args=connect_args)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise ConfigError(f"CX_WAREHOUSE_URL: cannot use {url!r}: {exc}") from None
 
