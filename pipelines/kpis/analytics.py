@@ -236,15 +236,21 @@ def _between(conn: sa.Connection, sql: str, low: date, high: date) -> pd.DataFra
 
 
 def read_impact_inputs(conn: sa.Connection, low: date, high: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """NPS responses (±100/0) and star ratings between `low` and `high`, and their theme tags."""
-    items = _between(conn, (
+    """NPS responses (±100/0) and star ratings between `low` and `high`, and their theme tags.
+
+    Read column-wise (read_frame; scores cast to double, never decimals): a large day's tags,
+    built row by row as Python tuples, took 3 s and 160 MB.
+    """
+    window = {"low": low, "high": high}
+    items = read_frame(conn, sa.text(
         "select feedback_id, feedback_date, 'nps' as metric, "
-        "case when nps >= 9 then 100.0 when nps <= 6 then -100.0 else 0.0 end as score "
+        "cast(case when nps >= 9 then 100 when nps <= 6 then -100 else 0 end as double precision) as score "
         "from marts.fct_survey_response where nps is not null and feedback_date between :low and :high "
-        "union all select feedback_id, feedback_date, 'avg_rating', rating from marts.fct_review "
-        "where rating is not null and feedback_date between :low and :high order by 1, 3"), low, high)
-    tags = _between(conn, "select feedback_id, theme from marts.feedback_theme "
-                          "where feedback_date between :low and :high order by 1, 2", low, high)
+        "union all select feedback_id, feedback_date, 'avg_rating', cast(rating as double precision) "
+        "from marts.fct_review where rating is not null and feedback_date between :low and :high order by 1, 3"),
+        window)
+    tags = read_frame(conn, sa.text("select feedback_id, theme from marts.feedback_theme "
+                                    "where feedback_date between :low and :high order by 1, 2"), window)
     return items, tags
 
 
