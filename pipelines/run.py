@@ -40,6 +40,7 @@ from pipelines.warehouse.db import (
     release_cache,
     sql_text,
     statements,
+    tune_marts_transaction,
 )
 from pipelines.warehouse.star import build_star, sync_sources
 
@@ -352,6 +353,7 @@ class Pipeline:
 
         release_cache(self.engine)  # the marts need none of what the loads left cached
         with self.engine.begin() as conn:
+            tune_marts_transaction(conn)
             dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
             if dirty:
                 build_star(conn, self.config.sources, self.taxonomy, dirty)

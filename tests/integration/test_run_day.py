@@ -167,3 +167,34 @@ def test_the_marts_start_from_a_fresh_duckdb_instance(tiny):
         assert closed == []
     with tiny.engine.connect() as conn:  # and the marts were built on the reopened file
         assert conn.execute(sa.text("select count(*) from marts.fct_feedback")).scalar_one() > 0
+
+
+def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresql(tiny, monkeypatch):
+    import pipelines.run
+
+    seen = []
+    real = pipelines.run.build_star
+
+    def build_star(conn, *args):
+        if conn.dialect.name == "postgresql":
+            seen.append(conn.execute(sa.text("select current_setting('jit'), current_setting('work_mem')")).one())
+        else:
+            seen.append(conn.exec_driver_sql(
+                "select value from duckdb_settings() where name = 'allocator_flush_threshold'").scalar())
+        return real(conn, *args)
+
+    monkeypatch.setattr(pipelines.run, "build_star", build_star)
+    tiny.run_day(D)
+    if tiny.engine.dialect.name != "postgresql":
+        assert seen == ["7.6 MiB"]  # DuckDB: the engine's allocator setting, no session settings
+        return
+    assert seen == [("off", "128MB")]
+    with tiny.engine.begin() as conn:  # SET LOCAL: the settings ended with the transaction
+        assert conn.execute(sa.text("select current_setting('jit'), current_setting('work_mem')")).one() \
+            == ("on", "4MB")
+        database = conn.execute(sa.text("select current_database()")).scalar_one()
+        conn.exec_driver_sql(f"alter database {database} set work_mem = '256MB'")
+        conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D})
+    tiny.engine.dispose()  # new sessions take the database's setting
+    tiny.build_marts(D)
+    assert seen[-1] == ("off", "256MB")  # an operator's larger work_mem stays
