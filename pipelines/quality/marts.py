@@ -5,9 +5,9 @@ dates), so the cost follows the run, not the history. A critical failure raises 
 the transaction: the rebuild rolls back and nothing is published.
 
 Besides the GX suites of `expectations/`, every reference of the rebuilt facts is looked up in its
-dimension (`REFERENCES`). PostgreSQL declares these as foreign keys; DuckDB does not (migration
-012: its foreign-key indexes made every rebuild's commit grow with the history), so there this
-check is what keeps a fact from pointing at nothing.
+dimension (`REFERENCES`). Neither dialect declares these as foreign keys (migration 012: DuckDB's
+foreign-key indexes made every rebuild's commit grow with the history; 013: PostgreSQL's per-row
+triggers were most of the facts' rebuild), so this check is what keeps a fact from pointing at nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _COMMON = {"source": ("dim_source", "source"), "feedback_date": ("dim_date", "da
            "customer_key": ("dim_customer", "customer_key")}
 _PLACE = {"product": ("dim_product", "product"), "location": ("dim_location", "location")}
 _JOURNEY = {"journey_stage": ("dim_journey_stage", "journey_stage"), "touchpoint": ("dim_touchpoint", "touchpoint")}
-# fact -> {column: (dimension, its key)}: the foreign keys of sql/migrations/003_star_schema.sql
+# fact -> {column: (dimension, its key)}: the foreign keys sql/migrations/003_star_schema.sql declared
 REFERENCES: dict[str, dict[str, tuple[str, str]]] = {
     "fct_review": {**_COMMON, **_PLACE},
     "fct_mention": _COMMON,

@@ -71,7 +71,7 @@ def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str, dates: list[d
         fills.append(_fill(feedback, hints))
     fill = pd.concat(fills, ignore_index=True)
     with frame_as_table(conn, fill, "tmp_hint_members"):
-        add_members(conn, "tmp_hint_members")  # the facts' foreign keys need the members first
+        add_members(conn, "tmp_hint_members")  # the facts' references need the members first
     return fill
 
 
