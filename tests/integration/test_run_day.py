@@ -183,18 +183,27 @@ def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresq
                 "select value from duckdb_settings() where name = 'allocator_flush_threshold'").scalar())
         return real(conn, *args)
 
+    def server_settings(**settings: str) -> None:
+        """Set the database's own settings; sessions opened afterwards start from them."""
+        with tiny.engine.begin() as conn:
+            database = conn.execute(sa.text("select current_database()")).scalar_one()
+            for name, value in settings.items():
+                conn.exec_driver_sql(f"alter database {database} set {name} = '{value}'")
+        tiny.engine.dispose()
+
     monkeypatch.setattr(pipelines.run, "build_star", build_star)
+    postgres = tiny.engine.dialect.name == "postgresql"
+    if postgres:  # what the server gives a session, whatever this server's configuration says
+        server_settings(jit="on", work_mem="4MB")
     tiny.run_day(D)
-    if tiny.engine.dialect.name != "postgresql":
+    if not postgres:
         assert seen == ["7.6 MiB"]  # DuckDB: the engine's allocator setting, no session settings
         return
     assert seen == [("off", "128MB")]
     with tiny.engine.begin() as conn:  # SET LOCAL: the settings ended with the transaction
         assert conn.execute(sa.text("select current_setting('jit'), current_setting('work_mem')")).one() \
             == ("on", "4MB")
-        database = conn.execute(sa.text("select current_database()")).scalar_one()
-        conn.exec_driver_sql(f"alter database {database} set work_mem = '256MB'")
         conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D})
-    tiny.engine.dispose()  # new sessions take the database's setting
+    server_settings(work_mem="256MB")
     tiny.build_marts(D)
     assert seen[-1] == ("off", "256MB")  # an operator's larger work_mem stays
