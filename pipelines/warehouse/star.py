@@ -94,11 +94,12 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
-    customers = resolve_customers(conn)
+    resolve_customers(conn)  # leaves tmp_item_customer
     run_sql_file(conn, "marts/feedback_items.sql")
     hints = tag_items(conn, taxonomy, "tmp_feedback_items", dirty)
-    with frame_as_table(conn, customers, "tmp_item_customer"), frame_as_table(conn, hints, "tmp_feedback_hints"):
+    with frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")
+    conn.exec_driver_sql("drop table tmp_item_customer")
     conn.exec_driver_sql("drop table tmp_feedback_items")
     conn.exec_driver_sql("drop view tmp_feedback_source")

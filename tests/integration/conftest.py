@@ -19,13 +19,14 @@ PG_ADMIN_URL = os.environ.get("CX_TEST_PG_URL", "postgresql+psycopg://postgres@1
 DAY = "2026-03-10"  # a Tuesday, in GMT (London is on UTC until 29 March)
 
 
-def _postgres_database() -> str:
-    """Create a throwaway database; skip (or fail under CI=true) when PostgreSQL is not there."""
+def _postgres_database(options: str = "") -> str:
+    """Create a throwaway database (`options`: CREATE DATABASE's, e.g. its locale); skip (or fail
+    under CI=true) when PostgreSQL is not there."""
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             name = f"cx_test_{uuid.uuid4().hex[:10]}"
-            conn.exec_driver_sql(f"create database {name}")
+            conn.exec_driver_sql(f"create database {name} {options}")
     except sa.exc.OperationalError as exc:
         reason = f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {exc.orig}"
         if os.environ.get("CI") == "true":

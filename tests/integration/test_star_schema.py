@@ -4,6 +4,7 @@ customer identity resolved across sources."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from pipelines.config import SQL_DIR
 from pipelines.errors import RunError
 from pipelines.quality.marts import REFERENCES, check_marts, reference_results
 from pipelines.run import Pipeline
+from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database
 
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 SOURCES = """\
@@ -77,10 +79,10 @@ def write_day(landing: Path, day: date, reviews=(), posts=(), responses=()) -> N
         (folder / "export.csv").write_text(buf.getvalue())
 
 
-def make_star(tmp_path: Path, warehouse_url: str, monkeypatch) -> Pipeline:
-    """A pipeline on SOURCES with an initialised warehouse and an empty landing zone."""
+def make_star(tmp_path: Path, warehouse_url: str, monkeypatch, sources: str = SOURCES) -> Pipeline:
+    """A pipeline on `sources` with an initialised warehouse and an empty landing zone."""
     config = tmp_path / "sources.yml"
-    config.write_text(SOURCES)
+    config.write_text(sources)
     monkeypatch.setenv("CX_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CX_LANDING_DIR", str(tmp_path / "landing"))
     monkeypatch.setenv("CX_WAREHOUSE_URL", warehouse_url)
@@ -130,6 +132,44 @@ def test_one_customer_links_review_survey_and_mention(star):
                             {"k": ann}).scalar_one() == 3
         hashed = " ".join(map(str, conn.execute(sa.text("select * from marts.customer_identity")).all()))
         assert "cust-7" not in hashed.lower() and "mail.example" not in hashed
+
+
+def assert_keyed_by_smallest_identifier(tmp_path: Path, warehouse_url: str, monkeypatch) -> None:
+    """One customer's post (source x) and survey response (source x_survey) share a CRM id; the
+    customer's key is 'c_' + the first 30 hex digits of the SHA-256 of its smallest identifier in
+    byte order. That is author:x:…, since ':' sorts before '_'; an English collation puts
+    author:x_survey:… first."""
+    pipeline = make_star(tmp_path, warehouse_url, monkeypatch, SOURCES.replace("name: nps_survey", "name: x_survey"))
+    try:
+        write_day(pipeline.settings.landing_dir, D1,
+                  posts=[("1790000000000000001", "u1", "CUST-7", "@Acme still no signal")],
+                  responses=[("R_1", "ann@mail.example", "CUST-7", 3)])
+        pipeline.run_day(D1, deliver=False)
+        with pipeline.engine.connect() as conn:
+            rows = conn.execute(sa.text("select identity, customer_key from marts.customer_identity")).all()
+            stored = conn.execute(sa.text("select customer_key from marts.dim_customer")).scalars().all()
+    finally:
+        pipeline.engine.dispose()
+    identities = sorted(identity for identity, _ in rows)  # Python compares code points: byte order here
+    assert [i.split(":")[0] + ":" + i.split(":")[1] for i in identities[:2]] == ["author:x", "author:x_survey"]
+    smallest = identities[0]
+    key = "c_" + hashlib.sha256(smallest.encode()).hexdigest()[:30]
+    # email, customer id and the two sources' author handles: one customer
+    assert len(rows) == 4 and {k for _, k in rows} == {key} and stored == [key]
+    assert keys(pipeline) == {"x:1790000000000000001": key, "x_survey:R_1": key}
+
+
+def test_a_customer_is_keyed_by_its_smallest_identifier_in_byte_order(tmp_path, warehouse_url, monkeypatch):
+    assert_keyed_by_smallest_identifier(tmp_path, warehouse_url, monkeypatch)
+
+
+def test_the_key_ignores_a_postgresql_database_collation(tmp_path, monkeypatch):
+    # ICU's English collation, as a server initialised with an en_US locale (the postgres image's) sorts
+    name = _postgres_database("template template0 locale_provider icu icu_locale 'en' locale 'C.UTF-8'")
+    try:
+        assert_keyed_by_smallest_identifier(tmp_path, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", monkeypatch)
+    finally:
+        _drop_database(name)
 
 
 def test_a_later_link_merges_two_customers_whatever_the_load_order(star, tmp_path, warehouse_url):

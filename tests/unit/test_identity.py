@@ -1,32 +1,38 @@
 """Connected components of the identity graph, on a graph small enough to draw by hand."""
 
-import hashlib
-
 import pandas as pd
 
 from pipelines.warehouse.identity import components
 
+# identifiers in byte order, numbered as sql/marts/identity_graph.sql numbers them
+NODES = ["author:a", "author:c", "customer_id:d", "email:b", "email:e", "email:f", "email:g"]
 
-def key(identity: str) -> str:
-    return "c_" + hashlib.sha256(identity.encode()).hexdigest()[:30]
+
+def node(identity: str) -> int:
+    return NODES.index(identity)
 
 
-def test_identifiers_sharing_an_item_or_a_stored_customer_are_one_customer_keyed_by_the_smallest():
-    # item 1 links b and c, item 2 links c and d; stored customer K holds d and a: a-b-c-d is one customer.
-    # item 3 carries e alone; stored customer L holds f and g, which no item touches.
-    edges = pd.DataFrame({"feedback_id": ["1", "1", "2", "2", "3"],
-                          "identity": ["email:b", "author:c", "author:c", "customer_id:d", "email:e"]})
-    known = pd.DataFrame({"customer_key": ["K", "K", "L", "L"],
-                          "identity": ["customer_id:d", "author:a", "email:g", "email:f"]})
-    owner = components(edges, known)
-    assert owner.to_dict() == {
-        "author:a": key("author:a"), "author:c": key("author:a"), "customer_id:d": key("author:a"),
-        "email:b": key("author:a"), "email:e": key("email:e"), "email:f": key("email:f"),
-        "email:g": key("email:f"),
+def test_identifiers_sharing_an_item_or_a_stored_customer_are_one_customer_rooted_at_the_smallest():
+    # item 0 links b and c, item 1 links c and d; stored customer 0 holds d and a: a-b-c-d is one customer.
+    # item 2 carries e alone; stored customer 1 holds f and g, which no item touches.
+    edges = pd.DataFrame({"item_no": [0, 0, 1, 1, 2],
+                          "node_no": [node("email:b"), node("author:c"), node("author:c"), node("customer_id:d"),
+                                      node("email:e")]})
+    known = pd.DataFrame({"customer_no": [0, 0, 1, 1],
+                          "node_no": [node("customer_id:d"), node("author:a"), node("email:g"), node("email:f")]})
+    roots = components(edges, known, len(NODES))
+    assert dict(zip(NODES, (NODES[r] for r in roots), strict=True)) == {
+        "author:a": "author:a", "author:c": "author:a", "customer_id:d": "author:a", "email:b": "author:a",
+        "email:e": "email:e", "email:f": "email:f", "email:g": "email:f",
     }
 
 
 def test_no_stored_customers():
-    edges = pd.DataFrame({"feedback_id": ["x", "y"], "identity": ["email:z", "email:z"]})
-    owner = components(edges, pd.DataFrame({"customer_key": [], "identity": []}, dtype=object))
-    assert owner.to_dict() == {"email:z": key("email:z")}
+    edges = pd.DataFrame({"item_no": [0, 1], "node_no": [0, 0]})
+    roots = components(edges, pd.DataFrame({"customer_no": [], "node_no": []}, dtype="int64"), 1)
+    assert roots.tolist() == [0]
+
+
+def test_an_empty_graph():
+    empty = pd.DataFrame({"item_no": [], "node_no": []}, dtype="int64")
+    assert components(empty, pd.DataFrame({"customer_no": [], "node_no": []}, dtype="int64"), 0).tolist() == []

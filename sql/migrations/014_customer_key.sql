@@ -1,0 +1,6 @@
+-- Version 14: marts.customer_key(identity), the key of the customer whose smallest identifier is
+-- `identity`: 'c_' and the first 30 hex digits of the SHA-256 of its UTF-8 bytes, the keys every
+-- earlier version wrote (then computed in Python). Identity resolution now derives the keys in
+-- the warehouse (sql/marts/identity_resolve.sql) so that the identifiers never leave it. The
+-- function is per dialect: a macro on DuckDB (014_customer_key.duckdb.sql), a SQL function on
+-- PostgreSQL (014_customer_key.postgresql.sql).
