@@ -23,6 +23,7 @@ from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
 from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
+from pipelines.memory import configure_allocators
 from pipelines.quality.accounting import Tally
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser, ledger
@@ -127,6 +128,7 @@ class Pipeline:
     """One configured pipeline: settings, sources.yml and the warehouse engine."""
 
     def __init__(self, settings: Settings, config: PipelineConfig, engine: sa.Engine | None = None) -> None:
+        configure_allocators()  # once per process: freed memory goes back to the system
         self.settings = settings
         self.config = config
         self.engine = engine or make_engine(settings.warehouse_url)
