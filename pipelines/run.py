@@ -43,7 +43,7 @@ from pipelines.warehouse.db import (
     statements,
     tune_marts_transaction,
 )
-from pipelines.warehouse.star import build_star, sync_sources
+from pipelines.warehouse.star import build_star, clear_dirty_dates, sync_sources
 
 Progress = Callable[[str], None]
 
@@ -356,7 +356,8 @@ class Pipeline:
         release_cache(self.engine)  # the marts need none of what the loads left cached
         with self.engine.begin() as conn:
             tune_marts_transaction(conn)
-            dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
+            marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
+            dirty = sorted(marked for marked, _ in marks)
             if dirty:
                 build_star(conn, self.config.sources, self.taxonomy, dirty)
             else:
@@ -365,10 +366,7 @@ class Pipeline:
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
                          "ops.validation_results")
-            # only the dates read above: a load committing meanwhile keeps its own dirty dates
-            if dirty:
-                conn.execute(in_list("delete from ops.dirty_dates where feedback_date in :dates", "dates"),
-                             {"dates": dirty})
+            clear_dirty_dates(conn, marks)
         return update.rows
 
     # -- report and delivery -----------------------------------------------------------------

@@ -78,7 +78,7 @@ def forget(conn: sa.Connection, source: str, path: Path, raw_table: str, staging
     conn.execute(sa.text(
         f"insert into ops.dirty_dates (feedback_date) select distinct feedback_date from {staging_table} "
         "where source = :source and _file = :file "
-        "and feedback_date not in (select feedback_date from ops.dirty_dates)"), params)
+        "on conflict (feedback_date) do update set mark = ops.dirty_dates.mark + 1"), params)
     conn.execute(sa.text(f"delete from {staging_table} where source = :source and _file = :file"), params)
 
 

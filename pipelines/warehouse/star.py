@@ -87,6 +87,19 @@ def _fill(feedback: pd.DataFrame, hints: pd.DataFrame) -> pd.DataFrame:
     }).astype({"journey_stage": "str", "touchpoint": "str", "pyramid_level": "str"})
 
 
+def clear_dirty_dates(conn: sa.Connection, marks: Iterable[tuple[date, int]]) -> None:
+    """Clear the dirty dates a build read (`marks`: feedback_date, mark from ops.dirty_dates), each
+    only at the mark it read: a load that marked a date again meanwhile raised its mark, and the
+    date stays dirty for the next build (on PostgreSQL the delete waits for such a load to commit
+    and then sees its mark)."""
+    by_mark: dict[int, list[date]] = {}
+    for day, mark in marks:
+        by_mark.setdefault(mark, []).append(day)
+    for mark, days in by_mark.items():
+        conn.execute(in_list("delete from ops.dirty_dates where feedback_date in :dates and mark = :mark", "dates"),
+                     {"dates": days, "mark": mark})
+
+
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy, dirty: list[date]) -> None:
     """Rebuild the dimensions and facts for the dirty dates (`dirty`, as read from ops.dirty_dates),
     in the caller's transaction; the feedback items are tagged with `taxonomy` before fct_feedback

@@ -13,7 +13,8 @@ select s.source, s.{key}, s.feedback_date, i.version_at > s.version_at as replac
 from {table} as s
 join incoming as i on s.source = i.source and s.{key} = i.{key};
 
--- the dates whose marts must be rebuilt: the new versions' dates and the dates they replace
+-- the dates whose marts must be rebuilt: the new versions' dates and the dates they replace; a
+-- date already dirty has its mark raised, so that a build running meanwhile leaves it dirty
 insert into ops.dirty_dates (feedback_date)
 with changed as (
     select i.feedback_date
@@ -24,7 +25,7 @@ with changed as (
     select feedback_date from cx_stored where replaced
 )
 select distinct feedback_date from changed
-where feedback_date not in (select feedback_date from ops.dirty_dates);
+on conflict (feedback_date) do update set mark = ops.dirty_dates.mark + 1;
 
 delete from {table} as s
 using cx_stored as c

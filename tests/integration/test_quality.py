@@ -142,7 +142,7 @@ def test_critical_mart_failure_rolls_back_and_publishes_nothing(tiny):
     report.unlink()
     with tiny.engine.begin() as conn:  # a scoring bug: a sentiment score outside [-1, 1]
         conn.execute(sa.text("update staging.stg_review set sentiment_score = 5 where review_id = 'tp0'"))
-        conn.execute(sa.text("insert into ops.dirty_dates values (:d)"), {"d": D})
+        conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D})
         before = conn.execute(sa.text("select count(*) from marts.kpi_daily")).scalar_one()
     with pytest.raises(RunError, match=r"marts.fct_feedback: sentiment_score: expect_column_values_to_be_between"):
         tiny.run_day(D)

@@ -207,3 +207,38 @@ def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresq
     server_settings(work_mem="256MB")
     tiny.build_marts(D)
     assert seen[-1] == ("off", "256MB")  # an operator's larger work_mem stays
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgres"], indirect=True)
+def test_a_load_committing_during_a_marts_build_keeps_its_date_dirty(tiny, monkeypatch):
+    """Parallel backfill runs on PostgreSQL: a load commits a new review of day D while a build
+    that already read D as dirty is still running. The build must not clear D: its mark rose.
+    (A DuckDB warehouse has one writing process, under the warehouse lock: no load runs meanwhile.)"""
+    import pipelines.run
+
+    tiny.run_day(D, deliver=False)
+    with tiny.engine.begin() as conn:  # D dirty again (mark 0), as after any load
+        conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D})
+    late = {"id": "tp_late", "stars": 2, "title": "Late", "text": "Arrived late.", "language": "en",
+            "createdAt": f"{DAY}T21:00:00.000Z", "updatedAt": None, "consumer": {"id": "c9", "displayName": "C 9"},
+            "businessUnit": {"id": "bu1"}, "status": "active", "verificationLevel": "verified", "reply": None}
+    (tiny.settings.landing_dir / "trustpilot" / DAY / "late.json").write_text(json.dumps([late]), encoding="utf-8")
+    source = next(s for s in tiny.config.sources if s.name == "trustpilot")
+    update_kpis = pipelines.run.update_kpis
+
+    def load_meanwhile(conn, *args, **kwargs):  # the facts are built; the dirty dates not yet cleared
+        assert tiny.load_source(D, source, tiny.start_run(D)).rows_in == 1
+        return update_kpis(conn, *args, **kwargs)
+
+    monkeypatch.setattr(pipelines.run, "update_kpis", load_meanwhile)
+    tiny.build_marts(D)
+    monkeypatch.setattr(pipelines.run, "update_kpis", update_kpis)
+
+    def stored():
+        with tiny.engine.connect() as conn:
+            return (conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all(),
+                    conn.execute(sa.text("select count(*) from marts.fct_review where review_id = 'tp_late'")).scalar())
+
+    assert stored() == ([(D, 1)], 0)  # the load raised D's mark; the build had not read its review
+    tiny.build_marts(D)
+    assert stored() == ([], 1)
