@@ -1,10 +1,10 @@
 -- The identity graph of the dirty dates' items, numbered for pipelines/warehouse/identity.py,
 -- which reads only the numbers (item_no, node_no, customer_no) and finds the connected components;
 -- the identifiers themselves stay in the warehouse (as strings in Python they were the largest
--- part of the mart stage's peak). Views, not tables: DuckDB frees a temporary table created in a
--- transaction only when it ends, and the marts transaction lasts the whole stage. e-mail and
--- customer id link across sources; an author handle only within its own source (display names
--- collide).
+-- part of the mart stage's peak). Views, except for the small tmp_identity_known: DuckDB frees a
+-- temporary table created in a transaction only when it ends, and the marts transaction lasts the
+-- whole stage. e-mail and customer id link across sources; an author handle only within its own
+-- source (display names collide).
 
 -- grain: one row per (item, identifier)
 create temporary view tmp_identity_edges as
@@ -43,8 +43,9 @@ final as (
 )
 select feedback_id, identity_kind, identity from final;
 
--- grain: one row per stored identifier of the customers the items touch
-create temporary view tmp_identity_known as
+-- grain: one row per stored identifier of the customers the items touch; a table, because it is
+-- small and read five times, which as a view would each scan every identifier stored
+create temporary table tmp_identity_known as
 select k.identity, k.identity_kind, k.customer_key
 from marts.customer_identity as k
 where k.customer_key in (

@@ -18,8 +18,7 @@ select o.identity, o.identity_kind, k.customer_key
 from owned as o
 join roots as k on k.node_no = o.root_no;
 
--- stored customers a new link merges into another (read before the upserts below change
--- tmp_identity_known's source): their facts on every date move to the survivor
+-- stored customers a new link merges into another: their facts on every date move to the survivor
 create temporary table tmp_identity_merged as
 select distinct k.customer_key, o.customer_key as survivor
 from tmp_identity_known as k
@@ -62,5 +61,5 @@ group by e.feedback_id;
 drop table tmp_identity_merged;
 drop table tmp_identity_owner;
 drop view tmp_identity_nodes;
-drop view tmp_identity_known;
+drop table tmp_identity_known;
 drop view tmp_identity_edges;
