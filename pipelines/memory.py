@@ -11,9 +11,9 @@ held up the peak of the stage after it. Two settings return it to the system ins
   them; fixed, every block from 4 MiB is mapped and unmapped.
 
 A large day's mart stage in a fresh process (RSS sampled every 5 ms, same hour) peaked at
-1,667-1,719 MB in four runs without them and 1,540 and 1,545 MB with them, for about 4% more CPU
-(page faults; a 1 MiB threshold gave the same peaks with more faults). Elsewhere than glibc
-(macOS, musl) only the Arrow setting applies.
+1,667-1,719 MB in four runs without them and 1,540 and 1,545 MB with them, for about 1 s more
+system time in 48 s of CPU (page faults; a 1 MiB threshold gave the same peaks and twice that).
+Elsewhere than glibc (macOS, musl) only the Arrow setting applies.
 """
 
 from __future__ import annotations
