@@ -52,13 +52,15 @@ def resolve_customers(conn: sa.Connection) -> None:
     re-points the facts of merged customers.
     """
     run_sql_file(conn, "marts/identity_graph.sql")
-    nodes = conn.execute(sa.text("select count(*) from tmp_identity_nodes")).scalar_one()
     edges = read_frame(conn, sa.text(
         "select dense_rank() over (order by e.feedback_id) - 1 as item_no, n.node_no from tmp_identity_edges as e "
         "join tmp_identity_nodes as n on n.identity = e.identity"))
     known = read_frame(conn, sa.text(
         "select dense_rank() over (order by k.customer_key) - 1 as customer_no, n.node_no "
         "from tmp_identity_known as k join tmp_identity_nodes as n on n.identity = k.identity"))
+    # every node is an edge's or a stored customer's: the reads above number them all
+    numbered = np.concatenate([edges["node_no"].to_numpy(np.int64), known["node_no"].to_numpy(np.int64)])
+    nodes = int(numbered.max(initial=-1)) + 1
     roots = pd.DataFrame({"node_no": np.arange(nodes, dtype=np.int64), "root_no": components(edges, known, nodes)})
     with frame_as_table(conn, roots, "tmp_identity_roots"):
         run_sql_file(conn, "marts/identity_resolve.sql")

@@ -238,3 +238,13 @@ def test_facts_reference_every_dimension(star):
     assert "marts.fct_survey_response: product: references dim_product.product: 1 of 1 rows fail" in str(failed.value)
     assert "marts.fct_review: source: references dim_source.source: 1 of 1 rows fail" in str(failed.value)
     assert "fct_feedback" not in str(failed.value)  # its rows still name known values
+
+
+def test_a_dirty_date_without_items_resolves_no_customer(star):
+    # e.g. a date whose only file was replaced by one dated elsewhere: an empty identity graph
+    with star.engine.begin() as conn:
+        conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D1})
+    star.build_marts(D1)
+    with star.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from marts.dim_customer")).scalar_one() == 0
+        assert conn.execute(sa.text("select count(*) from ops.dirty_dates")).scalar_one() == 0
