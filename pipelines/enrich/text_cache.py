@@ -10,16 +10,13 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
 from pipelines.warehouse.db import frame_as_table, is_duckdb
-
-ARROW_BATCH = 8_192  # DuckDB scans an Arrow table one batch per thread: small batches use every core
 
 
 class TextCache:
@@ -60,7 +57,7 @@ class TextCache:
     def lookup(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """The positions in `texts` that have a cached value, and those values."""
         keys = pa.table({"i": pa.array(np.arange(len(texts), dtype=np.int64)), "text": texts})
-        with _as_table(self.conn, keys, "cx_text_keys"):
+        with frame_as_table(self.conn, keys, "cx_text_keys", once=True):
             if self._duck:  # DuckDB hands the result over as arrays, not row by row
                 found = self.conn.connection.driver_connection.execute(self._lookup, self._params).fetchnumpy()
                 return np.asarray(found["i"], dtype=np.int64), np.asarray(found["value"])
@@ -69,23 +66,8 @@ class TextCache:
 
     def store(self, texts: pa.Array, values: np.ndarray) -> None:
         """Cache `values[i]` for `texts[i]`; a text already cached keeps its value."""
-        with _as_table(self.conn, pa.table({"text": texts, "value": values}), "cx_text_new"):
+        with frame_as_table(self.conn, pa.table({"text": texts, "value": values}), "cx_text_new", once=True):
             if self._duck:
                 self.conn.connection.driver_connection.execute(self._store, self._params)
             else:
                 self.conn.execute(sa.text(self._store), self._params)
-
-
-@contextmanager
-def _as_table(conn: sa.Connection, table: pa.Table, name: str) -> Iterator[None]:
-    """`frame_as_table` for an Arrow table: DuckDB scans it in place, batch by batch in parallel."""
-    if not is_duckdb(conn):
-        with frame_as_table(conn, table.to_pandas(), name):
-            yield
-        return
-    duck = conn.connection.driver_connection
-    duck.register(name, pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH), table.schema))
-    try:
-        yield
-    finally:
-        duck.unregister(name)

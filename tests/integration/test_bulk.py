@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
-from pipelines.warehouse.db import frame_as_table, insert_frame, make_engine
+from pipelines.enrich.text_cache import TextCache
+from pipelines.warehouse.db import frame_as_table, insert_frame, make_engine, migrate
 
 AWKWARD = pd.DataFrame({
     "id": pd.array([1, 2, 3, 4, 5], dtype="Int64"),  # row 4: an empty string, which is not NULL
@@ -50,5 +54,28 @@ def test_insert_frame_and_frame_as_table_round_trip(warehouse_url):
             with frame_as_table(conn, AWKWARD, "probe_in"):
                 scanned = rows(conn, "select id, text, score, flag, seen_at, seen_on from probe_in order by id")
         assert stored == expected() and scanned == expected()
+    finally:
+        engine.dispose()
+
+
+def test_duckdb_lets_go_of_what_one_statement_read_before_the_transaction_ends(tmp_path):
+    """DuckDB keeps whatever was registered in a transaction until it ends: the bulk insert and the
+    text cache (one statement each) register a stream, whose Arrow copy of the rows is freed as read."""
+    engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    migrate(engine)
+    texts = [f"customer text {i} " * 8 for i in range(100_000)]  # about 15 MB once in Arrow
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("create table staging.held_probe (text text)")
+            before = pa.total_allocated_bytes()
+            insert_frame(conn, pd.DataFrame({"text": pd.Series(texts, dtype=object)}), "staging.held_probe")
+            cache = TextCache(conn, "ops.theme_cache", "themes", {"taxonomy": "probe"})
+            cache.get(pa.array(texts), lambda new: np.ones(len(new), np.int64), np.int64)
+            gc.collect()
+            held = pa.total_allocated_bytes() - before
+            stored = conn.execute(sa.text("select (select count(*) from staging.held_probe), "
+                                          "(select count(*) from ops.theme_cache)")).one()
+        assert tuple(stored) == (len(texts), len(texts)) and cache.misses == len(texts)
+        assert held < 1_000_000, f"{held:,} bytes of Arrow data held until commit"
     finally:
         engine.dispose()
