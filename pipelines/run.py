@@ -37,11 +37,11 @@ from pipelines.warehouse.db import (
     in_list,
     insert_frame,
     make_engine,
+    marts_transaction,
     migrate,
     release_cache,
     sql_text,
     statements,
-    tune_marts_transaction,
 )
 from pipelines.warehouse.star import build_star, clear_dirty_dates, sync_sources
 
@@ -354,8 +354,7 @@ class Pipeline:
         from pipelines.validate import validation_rows
 
         release_cache(self.engine)  # the marts need none of what the loads left cached
-        with self.engine.begin() as conn:
-            tune_marts_transaction(conn)
+        with marts_transaction(self.engine) as conn:
             marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
             dirty = sorted(marked for marked, _ in marks)
             if dirty:

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from pipelines.warehouse.db import make_engine, marts_transaction
 from tests.integration.conftest import DAY
 
 D = date.fromisoformat(DAY)
@@ -170,6 +171,8 @@ def test_the_marts_start_from_a_fresh_duckdb_instance(tiny):
 
 
 def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresql(tiny, monkeypatch):
+    """PostgreSQL: work_mem and JIT for the marts transaction only. DuckDB: one thread for it
+    (each thread's insert keeps its partial row groups until commit), then the database's own."""
     import pipelines.run
 
     seen = []
@@ -179,8 +182,9 @@ def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresq
         if conn.dialect.name == "postgresql":
             seen.append(conn.execute(sa.text("select current_setting('jit'), current_setting('work_mem')")).one())
         else:
-            seen.append(conn.exec_driver_sql(
-                "select value from duckdb_settings() where name = 'allocator_flush_threshold'").scalar())
+            seen.append(tuple(conn.exec_driver_sql(
+                "select (select value from duckdb_settings() where name = 'allocator_flush_threshold'), "
+                "current_setting('threads')").one()))
         return real(conn, *args)
 
     def server_settings(**settings: str) -> None:
@@ -197,7 +201,7 @@ def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresq
         server_settings(jit="on", work_mem="4MB")
     tiny.run_day(D)
     if not postgres:
-        assert seen == ["7.6 MiB"]  # DuckDB: the engine's allocator setting, no session settings
+        assert seen == [("7.6 MiB", 1)]  # DuckDB: the engine's allocator setting, one thread
         return
     assert seen == [("off", "128MB")]
     with tiny.engine.begin() as conn:  # SET LOCAL: the settings ended with the transaction
@@ -207,6 +211,25 @@ def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresq
     server_settings(work_mem="256MB")
     tiny.build_marts(D)
     assert seen[-1] == ("off", "256MB")  # an operator's larger work_mem stays
+
+
+def test_the_duckdb_marts_transaction_puts_the_thread_count_back_and_a_url_setting_wins(tmp_path):
+    threads = "select current_setting('threads')"
+    engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    pinned = make_engine(f"duckdb:///{tmp_path / 'p.duckdb'}?threads=2")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("set threads = 3")  # the database's setting, not the session's
+        with pytest.raises(RuntimeError), marts_transaction(engine) as conn:
+            assert conn.exec_driver_sql(threads).scalar() == 1
+            raise RuntimeError("a failed build")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(threads).scalar() == 3
+        with marts_transaction(pinned) as conn:
+            assert conn.exec_driver_sql(threads).scalar() == 2
+    finally:
+        engine.dispose()
+        pinned.dispose()
 
 
 @pytest.mark.parametrize("warehouse_url", ["postgres"], indirect=True)
