@@ -170,7 +170,7 @@ def test_the_marts_start_from_a_fresh_duckdb_instance(tiny):
         assert conn.execute(sa.text("select count(*) from marts.fct_feedback")).scalar_one() > 0
 
 
-def test_the_marts_transaction_sorts_in_memory_and_compiles_nothing_on_postgresql(tiny, monkeypatch):
+def test_the_marts_transaction_settings_postgres_work_mem_and_jit_duckdb_one_thread(tiny, monkeypatch):
     """PostgreSQL: work_mem and JIT for the marts transaction only. DuckDB: one thread for it
     (each thread's insert keeps its partial row groups until commit), then the database's own."""
     import pipelines.run
