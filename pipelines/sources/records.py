@@ -88,10 +88,16 @@ def record_row(
         return row
     schema = SCHEMA[family]
     for role, steps in paths.items():
-        value = dig(record, steps)
+        key, filter_key, _ = steps[0]  # a plain key (most roles) is read directly, without dig's loop
+        value = record.get(key) if len(steps) == 1 and key and filter_key is None else dig(record, steps)
         if role == ID_COLUMN[family]:
             row["_parse_error"] = id_problem(value)
-        row[role] = json_value(value, numeric=schema.get(role) == NUM, text=role in text_roles)
+        if value is None:
+            row[role] = None
+        elif type(value) is str and not (role in text_roles and "&" in value):
+            row[role] = value  # json_value's answer for a plain string, without the call
+        else:
+            row[role] = json_value(value, numeric=schema.get(role) == NUM, text=role in text_roles)
     return row
 
 
