@@ -1,5 +1,8 @@
 """PII redaction, identifier hashing, brand detection and sentiment labels."""
 
+import hashlib
+import hmac
+
 import pandas as pd
 
 from pipelines.enrich.pii import hash_ids, redact
@@ -22,12 +25,21 @@ def test_redacts_emails_and_phone_numbers_but_not_order_numbers():
     ]
 
 
+def test_phone_numbers_in_any_script_are_redacted_among_texts_without_digits():
+    """Only texts with nine numerals or more reach the phone pattern; numerals of any script count."""
+    texts = pd.Series(["fine, thanks", "call ٠١٢٣ ٤٥٦ ٧٨٩٠ now", "tel ０１２３４ ５６７８９０", "order 12345", None,
+                       "ring +44 20 7946 0958"], dtype="string")
+    assert redact(texts).tolist() == ["fine, thanks", "call [phone] now", "tel [phone]", "order 12345", pd.NA,
+                                      "ring [phone]"]
+
+
 def test_hashes_are_keyed_normalized_and_null_safe():
-    values = pd.Series(["Jane@Example.com ", "jane@example.com", None, ""])
+    values = pd.Series(["Jane@Example.com ", "jane@example.com", None, ""], index=[7, 5, 3, 1], name="author")
     a, b = hash_ids(values, b"key-one"), hash_ids(values, b"key-two")
-    assert a[0] == a[1] and len(a[0]) == 32 and "jane" not in a[0]
-    assert a[0] != b[0]  # the key matters
-    assert pd.isna(a[2]) and pd.isna(a[3])
+    assert a[7] == a[5] == hmac.new(b"key-one", b"jane@example.com", hashlib.sha256).hexdigest()[:32]
+    assert a[7] != b[7]  # the key matters
+    assert pd.isna(a[3]) and pd.isna(a[1])
+    assert list(a.index) == [7, 5, 3, 1] and a.name == "author" and a.dtype == "string"
 
 
 def test_brand_names_as_words_handles_and_hashtags():
