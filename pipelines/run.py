@@ -23,7 +23,7 @@ from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.kpis.daily import update_kpis
 from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
-from pipelines.memory import configure_allocators
+from pipelines.memory import configure_allocators, release_freed
 from pipelines.quality.accounting import Tally
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources import get_parser, ledger
@@ -354,6 +354,7 @@ class Pipeline:
         from pipelines.validate import validation_rows
 
         release_cache(self.engine)  # the marts need none of what the loads left cached
+        release_freed()  # nor what they freed: each step here starts from the pages in use
         with marts_transaction(self.engine) as conn:
             marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
             dirty = sorted(marked for marked, _ in marks)
@@ -361,7 +362,9 @@ class Pipeline:
                 build_star(conn, self.config.sources, self.taxonomy, dirty)
             else:
                 sync_sources(conn, self.config.sources)
+            release_freed()
             update = update_kpis(conn, day, dirty, self.taxonomy)
+            release_freed()
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
                          "ops.validation_results")
