@@ -13,7 +13,8 @@ held up the peak of the stage after it. Two settings return it to the system ins
 A large day's mart stage in a fresh process (RSS sampled every 5 ms, same hour) peaked at
 1,667-1,719 MB in four runs without them and 1,540 and 1,545 MB with them, for about 1 s more
 system time in 48 s of CPU (page faults; a 1 MiB threshold gave the same peaks and twice that).
-Elsewhere than glibc (macOS, musl) only the Arrow setting applies.
+Elsewhere than glibc (macOS, musl) only the Arrow setting applies. Besides, the mart stage gives
+the free pages inside glibc's heap back between its steps (`release_freed`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def release_freed() -> bool:
 
     Blocks under the mmap threshold come from the heap, and the holes a step's small frees leave
     there stay resident until reused. The mart stage calls this between its steps: at scale 100
-    its peak fell 547-552 -> 536-538 MB (two runs each). True where pages were released; a no-op
+    its peak fell 547-552 -> 537-541 MB (two runs each). True where pages were released; a no-op
     elsewhere than glibc.
     """
     libc = _glibc()

@@ -23,7 +23,6 @@ def redact(text: pd.Series) -> pd.Series:
     numerals = pc.count_substring_regex(pa.array(out, pa.large_string()), r"\p{N}")
     candidates = pc.fill_null(pc.greater_equal(numerals, 9), False).to_numpy(zero_copy_only=False)
     if candidates.any():
-        out = out.copy()
         out[candidates] = out[candidates].str.replace(PHONE, _phone_or_keep, regex=True)
     return out
 
