@@ -58,19 +58,20 @@ print(json.dumps({"released": released, "returned_mb": (before - rss()) / 2**20}
 """
 
 
-def glibc() -> bool:
+def run_on_glibc(probe: str, what: str) -> dict:
+    """The JSON a probe prints in a fresh process; skipped (failed under CI) where the C library is not glibc."""
     name = ctypes.util.find_library("c")
-    return bool(name) and hasattr(ctypes.CDLL(name), "gnu_get_libc_version")
-
-
-def test_large_blocks_are_mapped_even_after_a_larger_one_was_freed():
-    if not glibc():
-        reason = "the mmap threshold is glibc's; this C library is not glibc"
+    if not (name and hasattr(ctypes.CDLL(name), "gnu_get_libc_version")):
+        reason = f"{what} is glibc's; this C library is not glibc"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    out = json.loads(subprocess.run([sys.executable, "-c", PROBE], check=True, capture_output=True, text=True,
-                                    cwd=os.getcwd()).stdout)
+    return json.loads(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True,
+                                     cwd=os.getcwd()).stdout)
+
+
+def test_large_blocks_are_mapped_even_after_a_larger_one_was_freed():
+    out = run_on_glibc(PROBE, "the mmap threshold")
     assert MMAP_THRESHOLD <= 8 << 20
     assert out["default"] == 0  # glibc's own behaviour: the block came from the heap
     assert out["fixed"] is True and out["configured"] >= 8 << 20
@@ -78,11 +79,5 @@ def test_large_blocks_are_mapped_even_after_a_larger_one_was_freed():
 
 
 def test_free_pages_inside_the_heap_go_back_to_the_system():
-    if not glibc():
-        reason = "malloc_trim is glibc's; this C library is not glibc"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    out = json.loads(subprocess.run([sys.executable, "-c", TRIM_PROBE], check=True, capture_output=True, text=True,
-                                    cwd=os.getcwd()).stdout)
+    out = run_on_glibc(TRIM_PROBE, "malloc_trim")
     assert out["released"] is True and out["returned_mb"] > 100, out
