@@ -213,6 +213,18 @@ def test_the_marts_transaction_settings_postgres_work_mem_and_jit_duckdb_one_thr
     assert seen[-1] == ("off", "256MB")  # an operator's larger work_mem stays
 
 
+def test_the_mart_stage_returns_freed_heap_pages_before_and_between_its_steps(tiny, monkeypatch):
+    """build_marts calls memory.release_freed (tested in tests/unit/test_memory.py) before its
+    transaction, after the star schema and after the KPIs."""
+    import pipelines.run
+
+    calls = []
+    real = pipelines.run.release_freed
+    monkeypatch.setattr(pipelines.run, "release_freed", lambda: calls.append(len(calls)) or real())
+    tiny.run_day(D)
+    assert calls == [0, 1, 2]
+
+
 def test_the_duckdb_marts_transaction_puts_the_thread_count_back_and_a_url_setting_wins(tmp_path):
     threads = "select current_setting('threads')"
     engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
