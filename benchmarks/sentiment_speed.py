@@ -32,8 +32,9 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.enrich.sentiment import POOL_THRESHOLD, _pool, get_model, score_series  # noqa: E402
+from pipelines.enrich.sentiment import POOL_THRESHOLD, get_model, score_series  # noqa: E402
 from pipelines.enrich.sentiment_cache import WarehouseCache  # noqa: E402
+from pipelines.helpers import running  # noqa: E402
 from pipelines.kpis.themes import ThemeCache, load_taxonomy, tag  # noqa: E402
 from pipelines.sample import verbatims as v  # noqa: E402
 from pipelines.warehouse.db import make_engine, migrate  # noqa: E402
@@ -77,11 +78,12 @@ def rate(n: int, seconds: float) -> float:
 
 def pool_cpu() -> float:
     """CPU seconds the scoring pool's workers have used so far (Linux /proc); 0 before it starts."""
-    if not _pool.cache_info().currsize:
+    pool = running().get("sentiment")
+    if pool is None:
         return 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in _pool()._processes:
+    for pid in pool._processes:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks

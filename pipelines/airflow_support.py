@@ -44,7 +44,8 @@ def business_day(logical_date: datetime | None, data_interval_start: datetime | 
 
 @contextmanager
 def pipeline() -> Iterator[Pipeline]:
-    """The pipeline configured from the environment, its engine closed when the task ends.
+    """The pipeline configured from the environment, its engine closed and its helper processes
+    stopped when the task ends (a task process may end without running exit handlers).
 
     A configuration error or a failed data check (RunError: nothing was committed) fails the task
     at once: retrying cannot fix either.
@@ -52,6 +53,7 @@ def pipeline() -> Iterator[Pipeline]:
     from airflow.sdk.exceptions import AirflowFailException
 
     from pipelines.errors import ConfigError, RunError
+    from pipelines.helpers import stop_helpers
     from pipelines.run import Pipeline
 
     try:
@@ -59,6 +61,7 @@ def pipeline() -> Iterator[Pipeline]:
         try:
             yield configured
         finally:
+            stop_helpers()
             configured.engine.dispose()
     except ConfigError as exc:
         raise AirflowFailException(f"configuration error: {exc}") from exc

@@ -21,6 +21,7 @@ from pipelines.enrich.sentiment import SentimentModel, get_model
 from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.faults import pause_point
+from pipelines.helpers import stop_helpers
 from pipelines.kpis.daily import update_kpis
 from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from pipelines.memory import configure_allocators, release_freed
@@ -353,6 +354,7 @@ class Pipeline:
         from pipelines.quality.marts import check_marts
         from pipelines.validate import validation_rows
 
+        stop_helpers()  # the loads' helper processes: their memory would stand beside the marts' peak
         release_cache(self.engine)  # the marts need none of what the loads left cached
         release_freed()  # nor what they freed: each step here starts from the pages in use
         with marts_transaction(self.engine) as conn:

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import multiprocessing
 import os
 import re
 import string
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -36,6 +34,7 @@ import pyarrow.compute as pc
 
 from pipelines.config import DEFAULT_SENTIMENT_MODEL, PROJECT_ROOT
 from pipelines.enrich.vader import FastVader
+from pipelines.helpers import helper_pool, helpers_allowed
 
 LEXICON_PATH = PROJECT_ROOT / "config" / "cx_lexicon.tsv"
 RULES_PATH = PROJECT_ROOT / "config" / "cx_rules.tsv"
@@ -188,28 +187,22 @@ def get_model(name: str = DEFAULT_SENTIMENT_MODEL) -> SentimentModel:
 
 
 def score_texts(model: SentimentModel, texts: Sequence[str], *, pool_threshold: int = POOL_THRESHOLD) -> np.ndarray:
-    """Scores for `texts`; large batches are split over a process pool on every core."""
-    workers = os.cpu_count() or 1
-    registered = model.name in MODELS and get_model(model.name) is model  # workers rebuild it by name
-    daemon = multiprocessing.current_process().daemon  # a daemon process may not start children
-    if len(texts) < pool_threshold or workers < 2 or not registered or daemon:
+    """Scores for `texts`; large batches are shared out over every core: one share here, the others
+    on a pool of helpers (this process would otherwise wait, and a helper costs ~145 MB)."""
+    registered = model.name in MODELS and get_model(model.name) is model  # helpers rebuild it by name
+    if len(texts) < pool_threshold or not registered or not helpers_allowed():
         return model.score(texts)
-    size = min(POOL_CHUNK, math.ceil(len(texts) / workers))
-    chunks = [list(texts[i:i + size]) for i in range(0, len(texts), size)]
-    parts = _pool().map(_score_chunk, [model.name] * len(chunks), chunks)
-    return np.concatenate(list(parts))
+    cores = os.cpu_count() or 1
+    mine = len(texts) // cores  # this process's share; the helpers' follow
+    size = min(POOL_CHUNK, math.ceil((len(texts) - mine) / (cores - 1)))
+    chunks = [list(texts[i:i + size]) for i in range(mine, len(texts), size)]
+    parts = helper_pool("sentiment", cores - 1).map(_score_chunk, [model.name] * len(chunks), chunks)
+    here = model.score(texts[:mine])
+    return np.concatenate([here, *parts])
 
 
 def _score_chunk(name: str, texts: list[str]) -> np.ndarray:
     return get_model(name).score(texts)
-
-
-@cache
-def _pool() -> ProcessPoolExecutor:
-    """One pool per process, started lazily. forkserver: workers never inherit the warehouse's threads."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipelines.enrich.sentiment"])
-    return ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context)
 
 
 def score_distinct(model: SentimentModel, texts: pa.Array) -> np.ndarray:

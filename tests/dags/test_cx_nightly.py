@@ -352,3 +352,19 @@ def test_an_alert_that_cannot_be_sent_does_not_raise(caplog, monkeypatch):
     with caplog.at_level("WARNING", logger="pipelines.airflow_support"):
         notify_failure(_failed_load_context())
     assert any(m.startswith("failure alert not sent: ") for m in caplog.messages)
+
+
+def test_a_task_stops_the_helper_processes_it_started(tmp_path, monkeypatch):
+    """A task process may end without running exit handlers: `pipeline()` stops the loads' helpers itself."""
+    import psutil
+
+    from pipelines.airflow_support import pipeline
+    from pipelines.helpers import helper_pool, running
+
+    monkeypatch.setenv("CX_HOME", str(tmp_path))
+    with pipeline():
+        helper = helper_pool("reader", 1)
+        helper.submit(int).result()  # started, as a load's first file starts it
+        pids = list(helper._processes)
+    assert pids and not running()
+    assert not any(psutil.pid_exists(pid) for pid in pids)

@@ -20,7 +20,6 @@ from pipelines.enrich.sentiment import (
     LEXICON_PATH,
     RULES_PATH,
     VaderModel,
-    _pool,
     get_model,
     label,
     score_series,
@@ -28,6 +27,7 @@ from pipelines.enrich.sentiment import (
 )
 from pipelines.enrich.vader import FastVader
 from pipelines.errors import ConfigError
+from pipelines.helpers import running, stop_helpers
 
 GOOD = """\
 timezone: UTC
@@ -210,14 +210,16 @@ def test_default_beats_vader_alone_on_customer_service_texts():
 
 # -- process pool ----------------------------------------------------------------------------------
 
-def test_pooled_and_serial_scores_are_identical(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the pool runs on a one-core machine too
+@pytest.mark.parametrize("cores", [2, 3])
+def test_pooled_and_serial_scores_are_identical(monkeypatch, cores):
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)  # the pool runs on a one-core machine too
     model = get_model("cx_vader")
-    texts = sample_texts(3000, seed=11)
-    _pool.cache_clear()
+    texts = sample_texts(3001, seed=11)
+    stop_helpers()
     pooled = score_texts(model, texts, pool_threshold=1)
-    assert _pool.cache_info().currsize == 1  # the pool really ran
+    assert running()["sentiment"]._max_workers == cores - 1  # the pool really ran; this process scored a share
     assert np.array_equal(pooled, model.score(texts))
+    stop_helpers()
 
 
 def test_scores_do_not_depend_on_the_process_hash_seed(tmp_path):

@@ -1,0 +1,51 @@
+"""Helper processes for the loads: pools started on first use, stopped together before the marts.
+
+Two pools: the parser a batch ahead of the loader (`sources/reader.py`, one worker) and sentiment
+scoring (`enrich/sentiment.py`, a worker per core but one). Both start from a forkserver, so that
+a helper never inherits the warehouse's threads or open files; it preloads nothing, so that it
+stays small beside the marts (a helper imports what it runs: about a second, once). Each helper
+applies the allocator settings of `memory.py`, so what it frees goes back to the system. The mart
+stage stops them (`stop_helpers`): what they hold is the loads' memory, and it would otherwise
+stand beside the marts' peak.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from pipelines.memory import configure_allocators
+
+_POOLS: dict[str, ProcessPoolExecutor] = {}
+
+
+def helpers_allowed() -> bool:
+    """Whether helpers may start: more than one core, and not in a daemon process (it may not have children)."""
+    return (os.cpu_count() or 1) > 1 and not multiprocessing.current_process().daemon
+
+
+def helper_pool(name: str, workers: int) -> ProcessPoolExecutor:
+    """The pool `name` of this process, started with `workers` processes on first use."""
+    if name not in _POOLS:
+        context = multiprocessing.get_context("forkserver")
+        _POOLS[name] = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=configure_allocators)
+    return _POOLS[name]
+
+
+def running() -> dict[str, ProcessPoolExecutor]:
+    """The pools started and not stopped, by name."""
+    return dict(_POOLS)
+
+
+def stop_helper(name: str) -> None:
+    """Stop the pool `name` if it runs (also a broken one), waiting for its processes to exit."""
+    pool = _POOLS.pop(name, None)
+    if pool is not None:
+        pool.shutdown()
+
+
+def stop_helpers() -> None:
+    """Stop every pool; the next use starts a new one."""
+    for name in list(_POOLS):
+        stop_helper(name)
