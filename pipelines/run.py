@@ -27,10 +27,11 @@ from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from pipelines.memory import configure_allocators, release_freed
 from pipelines.quality.accounting import Tally
 from pipelines.quality.quarantine import storable_text
-from pipelines.sources import get_parser, ledger
+from pipelines.sources import ledger
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
+from pipelines.sources.reader import read_ahead
 from pipelines.warehouse.backfill import BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
@@ -224,9 +225,9 @@ class Pipeline:
 
         A file already loaded with the same content, or the same content under another path, is
         noted in `unchanged` and not read; a changed file first loses the rows it left behind. Each
-        file's ledger row is written once its last batch has been loaded.
+        file's ledger row is written once its last batch has been loaded. A helper process parses a
+        batch ahead (`sources/reader.py`).
         """
-        parse = get_parser(source.format)
         for path in files:
             found = ledger.check(conn, source.name, path, reread)
             if found.action in ("skip", "duplicate"):
@@ -240,7 +241,7 @@ class Pipeline:
                 ledger.forget(conn, source.name, path, raw_table, STAGING_TABLE[source.family])
             rows = 0
             drift[path] = []
-            for batch in parse(path, source, self.config.timezone, drift[path]):
+            for batch in read_ahead(source.format, path, source, self.config.timezone, drift[path]):
                 rows += len(batch)
                 yield batch
             ledger.record(conn, source.name, path, found, rows, run_id)

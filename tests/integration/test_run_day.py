@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from datetime import date
 
 import pytest
@@ -223,6 +224,27 @@ def test_the_mart_stage_returns_freed_heap_pages_before_and_between_its_steps(ti
     monkeypatch.setattr(pipelines.run, "release_freed", lambda: calls.append(len(calls)) or real())
     tiny.run_day(D)
     assert calls == [0, 1, 2]
+
+
+def test_the_loads_parse_in_a_helper_that_the_mart_stage_stops(tiny, monkeypatch):
+    """The helper (tests/unit/test_reader.py) would otherwise hold the loads' memory beside the marts'."""
+    import psutil
+
+    import pipelines.run
+    from pipelines.helpers import running
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # a one-core machine starts helpers too
+    pids = []
+    real = pipelines.run.stop_helpers
+
+    def stop_helpers() -> None:
+        pids.extend(running()["reader"]._processes)
+        real()
+
+    monkeypatch.setattr(pipelines.run, "stop_helpers", stop_helpers)
+    tiny.run_day(D)
+    assert pids and not running()
+    assert not any(psutil.pid_exists(pid) for pid in pids)
 
 
 def test_the_duckdb_marts_transaction_puts_the_thread_count_back_and_a_url_setting_wins(tmp_path):

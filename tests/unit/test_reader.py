@@ -1,0 +1,117 @@
+"""Files parsed in the helper process give exactly the parser's batches, drift and errors.
+
+The helper is a real process started from the forkserver; what it has open is read from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import psutil
+import pytest
+
+from pipelines.config import SourceConfig
+from pipelines.errors import SourceError
+from pipelines.helpers import running, stop_helpers
+from pipelines.sources import get_parser
+from pipelines.sources.base import BATCH_BYTES, Drift
+from pipelines.sources.reader import HELPER, read_ahead
+
+UTC = ZoneInfo("UTC")
+POSTS = SourceConfig(name="x", family="mention", format="x_jsonl", path="unused")
+SURVEY = SourceConfig(name="nps", family="survey", format="qualtrics_csv", path="unused",
+                      fields={"nps": "Q1", "comment": "Q3"})
+
+
+@pytest.fixture(autouse=True)
+def fresh_helpers():
+    stop_helpers()
+    yield
+    stop_helpers()
+
+
+TEXT = "The engineer never came and nobody called. " * 100  # 4.3 KB
+POSTS_IN_FILE = int(2.5 * BATCH_BYTES / len(TEXT))
+
+
+def posts_file(tmp_path: Path) -> Path:
+    """An X export of about two and a half batches (a batch ends after BATCH_BYTES of text)."""
+    path = tmp_path / "posts.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(POSTS_IN_FILE):
+            fh.write(json.dumps({"id": str(10**18 + i), "text": f"{i} {TEXT}",
+                                 "created_at": "2026-03-12T10:00:00.000Z"}) + "\n")
+    return path
+
+
+def helper_pids() -> list[int]:
+    return list(running()[HELPER]._processes)
+
+
+def open_in_helper(path: Path) -> bool:
+    return any(Path(f.path) == path for pid in helper_pids() for f in psutil.Process(pid).open_files())
+
+
+def test_batches_and_drift_are_the_parsers_own_parsed_in_another_process(tmp_path):
+    path = posts_file(tmp_path)
+    direct_drift: list[Drift] = []
+    direct = list(get_parser("x_jsonl")(path, POSTS, UTC, direct_drift))
+    drift: list[Drift] = []
+    ahead = list(read_ahead("x_jsonl", path, POSTS, UTC, drift))
+
+    assert len(direct) == 3 and len(ahead) == 3
+    for mine, theirs in zip(ahead, direct, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs)
+    assert drift == direct_drift and drift  # the export has none of X's other keys: they are missing
+    assert helper_pids() and os.getpid() not in helper_pids()
+
+
+def test_a_parser_error_is_raised_here_with_the_drift_seen_before_it(tmp_path):
+    path = tmp_path / "renamed.csv"  # Q1, which the source maps to nps, was renamed
+    path.write_text("StartDate,RecordedDate,ResponseId,Q1_renamed,Q3\nStart,Recorded,Response ID,How likely,Why\n"
+                    "2026-03-12 10:00:00,2026-03-12 10:05:00,R_1,9,fine\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"renamed\.csv: missing column 'Q1' \(nps\)") as direct_error:
+        list(get_parser("qualtrics_csv")(path, SURVEY, UTC, direct_drift := []))
+    drift: list[Drift] = []
+    with pytest.raises(SourceError) as error:
+        list(read_ahead("qualtrics_csv", path, SURVEY, UTC, drift))
+
+    assert str(error.value) == str(direct_error.value)
+    assert drift == direct_drift and ("missing", "EndDate") in {(d.change, d.column) for d in drift}
+
+
+def test_a_file_left_unfinished_is_closed_in_the_helper(tmp_path):
+    path = posts_file(tmp_path)
+    batches = read_ahead("x_jsonl", path, POSTS, UTC)
+    next(batches)
+    running()[HELPER].submit(int).result()  # the helper has parsed the second batch and waits
+    assert open_in_helper(path)
+
+    batches.close()  # the loader stopped reading (a failed check): the helper must not keep the file
+    running()[HELPER].submit(int).result()
+    assert not open_in_helper(path)
+
+
+def test_a_helper_that_dies_fails_only_its_file(tmp_path):
+    path = posts_file(tmp_path)
+    batches = read_ahead("x_jsonl", path, POSTS, UTC)
+    next(batches)
+    (pid,) = helper_pids()
+    os.kill(pid, signal.SIGKILL)  # the out-of-memory killer's way
+    with pytest.raises(SourceError, match=r"posts\.jsonl: the process parsing this file stopped"):
+        list(batches)
+
+    assert sum(len(b) for b in read_ahead("x_jsonl", path, POSTS, UTC)) == POSTS_IN_FILE  # a new helper reads the next
+    assert helper_pids() != [pid]
+
+
+def test_on_one_core_the_parser_runs_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    path = posts_file(tmp_path)
+    assert sum(len(b) for b in read_ahead("x_jsonl", path, POSTS, UTC)) == POSTS_IN_FILE
+    assert HELPER not in running()
