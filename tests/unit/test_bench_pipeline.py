@@ -16,7 +16,7 @@ spec.loader.exec_module(bench)
 
 def _run(scale: int, peak: float, seconds: tuple[float, ...] = (2.0, 1.0, 0.5, 0.5)) -> dict:
     stages = [bench.stage_row("load a", 100 * scale, seconds[0], peak - 10),
-              bench.stage_row("load b", 300 * scale, seconds[1], peak),
+              bench.stage_row("load b", 300 * scale, seconds[1], peak, 60.0),  # 60 MB of it the helpers
               bench.stage_row("marts + KPIs", 400 * scale, seconds[2], peak - 5),
               bench.stage_row("report", 400 * scale, seconds[3], peak - 1)]
     return bench.summarise_run(scale, stages, {"duckdb_read_s": 1.5, "vader_s": 0.5, "texts": 400 * scale})
@@ -39,8 +39,9 @@ def test_parse_scales_accepts_large_and_rejects_nonsense():
 def test_summary_sums_stages_and_divides_by_the_references():
     run = _run(1, 200.0)
     # rows are what the loads read: 100 + 300; seconds 2 + 1 + 0.5 + 0.5 = 4; 400 / 4 = 100 rows/s
+    # the peak is load b's, helpers included
     assert run["total"] == {"stage": "whole run", "rows": 400, "seconds": 4.0, "rows_per_s": 100.0,
-                            "peak_rss_mb": 200.0}
+                            "peak_rss_mb": 200.0, "helpers_mb": 60.0}
     # 4 s / (1.5 s DuckDB + 0.5 s VADER) = 2.0
     assert run["ratio"] == 2.0
     assert run["stages"][1]["rows_per_s"] == 300.0  # 300 rows / 1 s
