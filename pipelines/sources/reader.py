@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,27 +40,25 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
         return
     helper, key = helper_pool(HELPER, 1), next(_keys)  # one worker: a file's calls run in order
     pending = helper.submit(_next, key, fmt, path, source, tz)
-    done = False
     try:
         while True:
             batch, seen, error = pending.result()
             if drift is not None:
                 drift[:] = seen  # also when the parser failed: the drift is often why
             if error is not None:
-                done = True
                 raise error
             if batch is None:
-                done = True
                 return
             pending = helper.submit(_next, key, fmt, path, source, tz)
-            yield batch
+            try:
+                yield batch
+            except BaseException:  # the loader stopped reading (closed, failed): the helper closes the file
+                with suppress(RuntimeError):  # unless the helper is gone, and the file with it
+                    helper.submit(_close, key)
+                raise
     except BrokenProcessPool as exc:  # the helper died (killed, out of memory): the next file gets a new one
-        done = True
         stop_helper(HELPER)
         raise SourceError(f"{path}: the process parsing this file stopped ({exc})") from exc
-    finally:
-        if not done:  # left unfinished: the helper closes the file
-            helper.submit(_close, key)
 
 
 def _next(key: int, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo) -> Step:
