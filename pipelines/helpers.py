@@ -25,11 +25,12 @@ def helpers_allowed() -> bool:
     return (os.cpu_count() or 1) > 1 and not multiprocessing.current_process().daemon
 
 
-def helper_pool(name: str, workers: int) -> ProcessPoolExecutor:
-    """The pool `name` of this process, started with `workers` processes on first use."""
+def helper_pool(name: str, workers: int, *, arrow: bool = True) -> ProcessPoolExecutor:
+    """The pool `name` of this process, started with `workers` processes on first use (`arrow`:
+    whether its helpers use Arrow, see `memory.configure_allocators`)."""
     if name not in _POOLS:
-        context = multiprocessing.get_context("forkserver")
-        _POOLS[name] = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=configure_allocators)
+        _POOLS[name] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                                           initializer=configure_allocators, initargs=(arrow,))
     return _POOLS[name]
 
 

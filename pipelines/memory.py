@@ -23,8 +23,6 @@ import ctypes
 import ctypes.util
 from functools import cache
 
-import pyarrow as pa
-
 MMAP_THRESHOLD = 4 << 20  # bytes: blocks from this size are mapped and unmapped, never kept
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
@@ -38,9 +36,13 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 @cache
-def configure_allocators() -> bool:
-    """Apply both settings once per process; True where glibc's mmap threshold could be fixed."""
-    pa.set_memory_pool(pa.system_memory_pool())
+def configure_allocators(arrow: bool = True) -> bool:
+    """Apply both settings once per process (the Arrow one unless `arrow` is false: a process that
+    never uses Arrow need not load it, ~50 MB); True where glibc's mmap threshold could be fixed."""
+    if arrow:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
     libc = _glibc()
     return libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
 

@@ -222,6 +222,18 @@ def test_pooled_and_serial_scores_are_identical(monkeypatch, cores):
     stop_helpers()
 
 
+def test_the_scoring_helpers_load_neither_pandas_nor_arrow(monkeypatch):
+    """They would hold ~145 MB each instead of ~50 beside a large load (the README's ninth round)."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    stop_helpers()
+    score_texts(get_model("cx_vader"), sample_texts(100, seed=3), pool_threshold=1)
+    (pid,) = running()["sentiment"]._processes
+    mapped = Path(f"/proc/{pid}/maps").read_text()
+    assert "/numpy/" in mapped  # it scored: numpy's libraries are mapped, pandas' and Arrow's are not
+    assert "/pandas/" not in mapped and "/pyarrow/" not in mapped
+    stop_helpers()
+
+
 def test_scores_do_not_depend_on_the_process_hash_seed(tmp_path):
     """Cached scores are shared across processes, so set iteration order must never reach a score."""
     script = (
