@@ -3,7 +3,9 @@
 Parsing is Python that holds the GIL; while the helper (`pipelines/helpers.py`) parses batch
 n + 1, the loader validates, enriches and writes batch n on the other core. Batches, drift and
 errors are the parser's own, in the same order: the helper only moves where the parser runs.
-Where no helper may start (one core, a daemon process) the parser runs in this process.
+A file of one batch or less is parsed in this process: there is nothing to parse ahead of, and
+the helper would only add its round trips (a 90-day backfill reads 1,170 such files). So is every
+file where no helper may start (one core, a daemon process).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from pipelines.errors import SourceError
 from pipelines.helpers import helper_pool, helpers_allowed, stop_helper
 from pipelines.memory import release_freed
 from pipelines.sources import get_parser
-from pipelines.sources.base import Drift
+from pipelines.sources.base import BATCH_BYTES, Drift
 
 # in the helper: the files being parsed, by key -> (their batches, the drift seen so far)
 _PARSING: dict[int, tuple[Iterator[pd.DataFrame], list[Drift]]] = {}
 _keys = itertools.count()
 HELPER = "reader"
+AHEAD_FROM = BATCH_BYTES  # bytes: a smaller file is read in this process
 
 Step = tuple[pd.DataFrame | None, list[Drift], BaseException | None]
 
@@ -35,7 +38,7 @@ Step = tuple[pd.DataFrame | None, list[Drift], BaseException | None]
 def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
                drift: list[Drift] | None = None) -> Iterator[pd.DataFrame]:
     """The batches of `get_parser(fmt)(path, source, tz, drift)`, parsed a batch ahead in the helper."""
-    if not helpers_allowed():
+    if not helpers_allowed() or _one_batch(path):
         yield from get_parser(fmt)(path, source, tz, drift)
         return
     helper, key = helper_pool(HELPER, 1), next(_keys)  # one worker: a file's calls run in order
@@ -59,6 +62,13 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
     except BrokenProcessPool as exc:  # the helper died (killed, out of memory): the next file gets a new one
         stop_helper(HELPER)
         raise SourceError(f"{path}: the process parsing this file stopped ({exc})") from exc
+
+
+def _one_batch(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= AHEAD_FROM
+    except OSError:
+        return True  # the parser meets the same error, as it did before there was a helper
 
 
 def _next(key: int, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo) -> Step:

@@ -110,6 +110,14 @@ def test_a_helper_that_dies_fails_only_its_file(tmp_path):
     assert helper_pids() != [pid]
 
 
+def test_a_file_of_one_batch_is_parsed_here(tmp_path):
+    path = tmp_path / "few.jsonl"  # nothing to parse ahead of: the helper would only add round trips
+    path.write_text(json.dumps({"id": "1", "text": "late again", "created_at": "2026-03-12T10:00:00Z"}) + "\n",
+                    encoding="utf-8")
+    (batch,) = read_ahead("x_jsonl", path, POSTS, UTC)
+    assert batch["mention_id"].tolist() == ["1"] and HELPER not in running()
+
+
 def test_on_one_core_the_parser_runs_here(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     path = posts_file(tmp_path)
