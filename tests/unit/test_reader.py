@@ -1,6 +1,6 @@
 """Files parsed in the helper process give exactly the parser's batches, drift and errors.
 
-The helper is a real process started from the forkserver; what it has open is read from /proc.
+The helper is a real process; what it has open is read from /proc.
 """
 
 from __future__ import annotations
