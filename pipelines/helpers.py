@@ -5,20 +5,23 @@ scoring (`enrich/sentiment.py`, a worker per core but one). Helpers are spawned 
 interpreter, which never inherits the warehouse's threads or open files, and leaves no server
 process behind once stopped (a forkserver stayed, 13 MB, 141 MB when it preloaded modules); a
 helper imports what it runs, about a second, once. Each helper applies the allocator settings of
-`memory.py`, so what it frees goes back to the system. The mart stage stops them
-(`stop_helpers`): what they hold is the loads' memory, and it would otherwise stand beside the
-marts' peak.
+`memory.py`, so what it frees goes back to the system, and exits by itself when the process that
+started it is gone. The mart stage stops them (`stop_helpers`): what they hold is the loads'
+memory, and it would otherwise stand beside the marts' peak.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from pipelines.memory import configure_allocators
 
 _POOLS: dict[str, ProcessPoolExecutor] = {}
+PARENT_CHECK_SECONDS = 1.0
 
 
 def helpers_allowed() -> bool:
@@ -31,8 +34,21 @@ def helper_pool(name: str, workers: int, *, arrow: bool = True) -> ProcessPoolEx
     whether its helpers use Arrow, see `memory.configure_allocators`)."""
     if name not in _POOLS:
         _POOLS[name] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=configure_allocators, initargs=(arrow,))
+                                           initializer=_start_helper, initargs=(arrow, os.getpid()))
     return _POOLS[name]
+
+
+def _start_helper(arrow: bool, parent: int) -> None:
+    """In a new helper: the allocator settings, and an exit when `parent` is gone (killed, out of
+    memory): a helper waits for work that would never come, and nothing else would stop it."""
+    configure_allocators(arrow)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="exit-with-parent").start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def running() -> dict[str, ProcessPoolExecutor]:

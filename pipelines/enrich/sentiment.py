@@ -192,7 +192,7 @@ def get_model(name: str = DEFAULT_SENTIMENT_MODEL) -> SentimentModel:
 
 def score_texts(model: SentimentModel, texts: Sequence[str], *, pool_threshold: int = POOL_THRESHOLD) -> np.ndarray:
     """Scores for `texts`; large batches are shared out over every core: one share here, the others
-    on a pool of helpers (this process would otherwise wait, and a helper costs ~145 MB)."""
+    on a pool of helpers (this process would otherwise wait, and every helper costs memory)."""
     registered = model.name in MODELS and get_model(model.name) is model  # helpers rebuild it by name
     if len(texts) < pool_threshold or not registered or not helpers_allowed():
         return model.score(texts)
