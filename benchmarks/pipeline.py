@@ -3,12 +3,12 @@
 For each scale, `cx sample-data --scale N` writes one business day into a fresh temporary CX_HOME;
 a child process then runs the pipeline's own stages in-process (Pipeline.load_source per source —
 extract + validate + load —, build_marts — marts + KPIs —, publish — the report, no delivery),
-timing each with perf_counter and reading its peak RSS from /proc/<pid>/status VmHWM (reset between
-stages through /proc/<pid>/clear_refs) — its own and its helper processes' (the parser's, the
-sentiment pool's and their forkserver), added up: the figure the targets judge. A second child
-measures the references, in the same run: (a) DuckDB alone reading the same landing files into
-tables, (b) stock VADER alone scoring the same texts. The ratio pipeline / (a + b) says how much
-the pipeline adds to what cannot be avoided.
+timing each with perf_counter and reading its peak RSS from /proc/<pid>/status VmHWM (reset
+between stages through /proc/<pid>/clear_refs) — its own and its helper processes' (the parser's,
+the sentiment pool's, multiprocessing's resource tracker), added up: the figure the targets judge.
+A second child measures the references, in the same run: (a) DuckDB alone reading the same landing
+files into tables, (b) stock VADER alone scoring the same texts. The ratio pipeline / (a + b) says
+how much the pipeline adds to what cannot be avoided.
 
 Results go to benchmarks/results/<date>[-postgres].json and .md, with the targets of issue #8 as
 pass/fail (a target whose run was not made is reported as not measured):
@@ -215,7 +215,7 @@ def markdown(result: dict[str, Any]) -> str:
 # -- measuring, in child processes ----------------------------------------------------------------------
 
 def _processes() -> list[Path]:
-    """/proc of this process and of its descendants: the pipeline's helpers and their forkserver."""
+    """/proc of this process and of its descendants: the pipeline's helpers and what runs them."""
     import psutil
 
     return [Path(f"/proc/{p.pid}") for p in [psutil.Process(), *psutil.Process().children(recursive=True)]]
