@@ -44,8 +44,8 @@ def business_day(logical_date: datetime | None, data_interval_start: datetime | 
 
 @contextmanager
 def pipeline() -> Iterator[Pipeline]:
-    """The pipeline configured from the environment, its engine closed and its helper processes
-    stopped when the task ends (a task process may end without running exit handlers).
+    """The pipeline configured from the environment, run without helper processes
+    (`helpers.without_helpers`: tasks load sources in parallel), its engine closed when the task ends.
 
     A configuration error or a failed data check (RunError: nothing was committed) fails the task
     at once: retrying cannot fix either.
@@ -53,15 +53,15 @@ def pipeline() -> Iterator[Pipeline]:
     from airflow.sdk.exceptions import AirflowFailException
 
     from pipelines.errors import ConfigError, RunError
-    from pipelines.helpers import stop_helpers
+    from pipelines.helpers import without_helpers
     from pipelines.run import Pipeline
 
     try:
         configured = Pipeline.from_env()
         try:
-            yield configured
+            with without_helpers():
+                yield configured
         finally:
-            stop_helpers()
             configured.engine.dispose()
     except ConfigError as exc:
         raise AirflowFailException(f"configuration error: {exc}") from exc

@@ -16,17 +16,36 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 from pipelines.memory import configure_allocators
 
 _POOLS: dict[str, ProcessPoolExecutor] = {}
 PARENT_CHECK_SECONDS = 1.0
+_held_back = 0  # `without_helpers` blocks open
 
 
 def helpers_allowed() -> bool:
-    """Whether helpers may start: more than one core, and not in a daemon process (it may not have children)."""
-    return (os.cpu_count() or 1) > 1 and not multiprocessing.current_process().daemon
+    """Whether helpers may start: more than one core, not in a daemon process (it may not have
+    children), not inside `without_helpers`."""
+    return not _held_back and (os.cpu_count() or 1) > 1 and not multiprocessing.current_process().daemon
+
+
+@contextmanager
+def without_helpers() -> Iterator[None]:
+    """Start no helper inside this block: everything runs in this process.
+
+    For Airflow's tasks: sources load in parallel tasks, which keep the cores busy, and a helper
+    imports what the process was started from — the `airflow` command, 1.7 s and 115 MB a helper.
+    """
+    global _held_back
+    _held_back += 1
+    try:
+        yield
+    finally:
+        _held_back -= 1
 
 
 def helper_pool(name: str, workers: int, *, arrow: bool = True) -> ProcessPoolExecutor:
