@@ -4,7 +4,8 @@ Two pools: the parser a batch ahead of the loader (`sources/reader.py`, one work
 scoring (`enrich/sentiment.py`, a worker per core but one). Helpers are spawned — a fresh
 interpreter, which never inherits the warehouse's threads or open files, and leaves no server
 process behind once stopped (a forkserver stayed, 13 MB, 141 MB when it preloaded modules); a
-helper imports what it runs, about a second, once. Each helper applies the allocator settings of
+helper imports what it runs and the script its process was started from (the `cx` command: light;
+not in Airflow's tasks, see `without_helpers`). Each helper applies the allocator settings of
 `memory.py`, so what it frees goes back to the system, and exits by itself when the process that
 started it is gone. The mart stage stops them (`stop_helpers`): what they hold is the loads'
 memory, and it would otherwise stand beside the marts' peak.
