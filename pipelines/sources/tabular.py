@@ -7,7 +7,6 @@ latin-1 `é` inside a UTF-8 export) are read as Windows-1252 instead of failing 
 
 from __future__ import annotations
 
-import codecs
 import csv
 import re
 from collections.abc import Iterable, Iterator
@@ -29,14 +28,6 @@ NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 LEADING_NUMBER = re.compile(r"^(\d{1,2})(?=\s|[-–—=:)])")
 
 Row = tuple[int, list[str]]
-
-
-def _cp1252_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
-    bad = exc.object[exc.start:exc.end]
-    return bad.decode("cp1252", errors="replace"), exc.end
-
-
-codecs.register_error("cx_cp1252", _cp1252_fallback)
 
 
 class CsvRows:

@@ -21,7 +21,7 @@ Text roles are HTML-unescaped (`&amp;` → `&`); markup stays as plain text, esc
 report's job. `_line` is the 1-based index of the review in the file. A file that is not valid
 JSON as a whole raises SourceError with the error position; a record that is not an object, or
 whose id is a float or Excel-mangled (`5.70306E+17`), gets a `_parse_error` and is quarantined.
-Large files stream through ijson (see `records.json_items`). API pages go through `FORMAT` with
+Files are read one review at a time (`records.json_items`). API pages go through `FORMAT` with
 `records.record_batches`.
 """
 

@@ -453,10 +453,7 @@ def test_a_five_megabyte_text_field_survives(tmp_path):
     assert len(df["text"][0]) == len(big.strip())
 
 
-def test_large_json_documents_stream_through_ijson_alike(tmp_path, monkeypatch):
-    from pipelines.sources import records
-
-    monkeypatch.setattr(records, "WHOLE_FILE_LIMIT", 0)  # every file counts as large
+def test_json_documents_with_nested_lists_and_truncated_ones(tmp_path):
     page = put(tmp_path, "gbp.json", json.dumps(GBP_PAGE))
     streamed = parse(src("google_business_json", "review"), page)
     assert values(streamed["review_id"]) == ["AbC", "DeF"] and values(streamed["rating"]) == [4.0, None]
@@ -466,6 +463,14 @@ def test_large_json_documents_stream_through_ijson_alike(tmp_path, monkeypatch):
     truncated = put(tmp_path, "cut.json", json.dumps(GBP_PAGE)[:200])
     with pytest.raises(SourceError, match=r"cut\.json: invalid JSON"):
         parse(src("google_business_json", "review"), truncated)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_file_gone_since_it_was_listed_fails_naming_it(tmp_path, fmt):
+    path = tmp_path / "gone.data"
+    fields = {"review_id": "id", "created_at": "at"} if fmt in ("csv", "json", "jsonl") else {}
+    with pytest.raises(SourceError, match=r"gone\.data: cannot read file: No such file or directory$"):
+        parse(src(fmt, FORMAT_FAMILY[fmt], fields), path)
 
 
 def test_generic_records_from_an_api_page_get_the_same_options():

@@ -47,7 +47,7 @@ def write_csv(path: Path) -> int:
 
 
 def write_json(path: Path) -> int:
-    """A JSON array bigger than the whole-document limit, so it streams through ijson."""
+    """A JSON array of long reviews, read one record at a time."""
     with path.open("w", encoding="utf-8") as fh:
         fh.write("[")
         rows = 0
