@@ -208,6 +208,7 @@ def _listed(path: Path | str, data: Any, list_keys: tuple[str, ...]) -> list[Any
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*\Z")  # the window ends in what could still be the number's
 CHUNK = 1 << 20  # characters read at a time
 RECORD_LIMIT = 64 << 20  # characters: a record still unparsed at this length is broken, not cut by a chunk
 
@@ -275,9 +276,10 @@ class JsonStream:
                 found = yield from self._object_list([p[1:] for p in plain if len(p) > 1])
             elif here:
                 value = {key: self._value()}
-                listed = next((found for p in here if isinstance(found := dig(value, p), list)), None)
-                found = listed is not None
-                yield from listed or ()
+                lists = [v for p in here if isinstance(v := dig(value, p), list)]
+                if lists:
+                    yield from lists[0]
+                    found = True
             else:
                 self._value()
             after = self._peek()
@@ -303,16 +305,19 @@ class JsonStream:
                 raise self._error("Expecting ',' delimiter", self._pos - 1)
 
     def _value(self) -> Any:
-        """The value at the cursor (after whitespace), reading on while the window cuts it short."""
+        """The value at the cursor (after whitespace), reading on while the window cuts it short:
+        while it fails to parse, or is a number the window may have cut (`12` of `12.5`)."""
         self._peek()
         while True:
             try:
-                value, self._pos = self._decode(self._buf, self._pos)
-                return value
+                value, end = self._decode(self._buf, self._pos)
+                if self._eof or type(value) not in (int, float) or not _NUMBER_TAIL.match(self._buf, end):
+                    self._pos = end
+                    return value
             except json.JSONDecodeError as exc:
                 if self._eof or len(self._buf) - self._pos > RECORD_LIMIT:
                     raise self._error(exc.msg, exc.pos) from None
-                self._read(max(CHUNK, len(self._buf) - self._pos))
+            self._read(max(CHUNK, len(self._buf) - self._pos))
 
     def _peek(self) -> str:
         """The next character after whitespace, '' at the end of the document."""

@@ -8,7 +8,9 @@ delimiter is cut by a chunk boundary somewhere.
 
 from __future__ import annotations
 
+import io
 import json
+import random
 import re
 import subprocess
 import sys
@@ -30,9 +32,12 @@ DOCUMENTS = {
     "nested key": {"data": {"total": 2, "reviews": [REVIEW, {"id": "r3"}]}, "links": ["x"]},
     "list after lists": {"other": [[1], [2]], "items": [{"id": "i1"}]},
     "filtered key": {"pages": [{"kind": "ads"}, {"kind": "reviews", "rows": [{"id": "f1"}]}]},
+    "numbers": [1234567890123, -0.000123, 1.5e300, 42, True, None],  # a window may end inside a number
+    "number before the list": {"count": 1234567890123, "reviews": [{"id": 7}]},
 }
 KEYS = {"array": (), "empty array": (), "object": ("reviews",), "nested key": ("data.reviews",),
-        "list after lists": ("items",), "filtered key": ("pages[kind=reviews].rows",)}
+        "list after lists": ("items",), "filtered key": ("pages[kind=reviews].rows",), "numbers": (),
+        "number before the list": ("reviews",)}
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +132,30 @@ def test_a_helper_process_importing_one_json_parser_reads_windows_1252(tmp_path)
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "caf\u00e9"
+
+
+def test_any_cut_or_slip_is_placed_as_json_places_it():
+    """Hundreds of documents broken at random (cut short, a character dropped or slipped in), each
+    read through a window of 1-9 characters: the error is json's, or the missing list's when the
+    document breaks after what the stream had to find."""
+    rnd = random.Random(7)
+    sources = [json.dumps([REVIEW, 12345, {"n": None}], indent=1), json.dumps(DOCUMENTS["object"]),
+               json.dumps(DOCUMENTS["nested key"], indent=2)]
+    broken = 0
+    for _ in range(600):
+        records.CHUNK = rnd.randint(1, 9)
+        text = rnd.choice(sources)
+        at = rnd.randrange(len(text))
+        text = rnd.choice([text[:at], text[:at] + text[at + 1:], text[:at] + rnd.choice(',:]}[{"x1 .') + text[at:]])
+        try:
+            json.loads(text)
+            continue
+        except json.JSONDecodeError as e:
+            expected = f"doc: invalid JSON at line {e.lineno} column {e.colno} (char {e.pos}): {e.msg}"
+        if not text.strip():
+            continue
+        with pytest.raises(SourceError) as got:
+            list(records.JsonStream(io.StringIO(text), "doc").records(("data.reviews", "reviews")))
+        assert str(got.value) == expected or "expected a JSON array" in str(got.value), text
+        broken += 1
+    assert broken > 300
