@@ -32,8 +32,15 @@ group by customer_key
 on conflict (customer_key) do update set identity_count = excluded.identity_count,
     has_email = excluded.has_email, has_customer_id = excluded.has_customer_id, merged_into = null;
 
+-- only identifiers that are new or moved to another customer: a rebuilt date's others stay as
+-- stored (late items and edits keep earlier dates dirty, and a mid-size brand's build rewrote
+-- 488,477 identifiers in 7.6 s, nearly all unchanged)
 insert into marts.customer_identity (identity, identity_kind, customer_key)
-select identity, identity_kind, customer_key from tmp_identity_owner
+select o.identity, o.identity_kind, o.customer_key
+from tmp_identity_owner as o
+where not exists (
+    select 1 from tmp_identity_known as k where k.identity = o.identity and k.customer_key = o.customer_key
+)
 on conflict (identity) do update set customer_key = excluded.customer_key;
 
 update marts.fct_review set customer_key = m.survivor from tmp_identity_merged as m

@@ -206,6 +206,29 @@ def test_a_later_link_merges_two_customers_whatever_the_load_order(star, tmp_pat
     assert keys(star) == after
 
 
+def test_rebuilding_a_date_rewrites_only_the_identifiers_that_changed(star):
+    """Late items and edits make stored dates dirty again: their unchanged identifiers stay as stored."""
+    written: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "insert into marts.customer_identity" in statement:
+            written.append(cursor.rowcount)
+
+    sa.event.listen(star.engine, "after_cursor_execute", count)
+    write_day(star.settings.landing_dir, D1, reviews=[("tp1", 2, "Ann S", "CUST-7")],
+              responses=[("R_1", "ann@mail.example", "", 3)])
+    star.run_day(D1, deliver=False)
+    before = keys(star)
+    with star.engine.begin() as conn:
+        conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D1})
+    star.build_marts(D1)
+    sa.event.remove(star.engine, "after_cursor_execute", count)
+    # first build: tp1's author handle and reference, R_1's e-mail and respondent handle, all new;
+    # the rebuild: none changed
+    assert written == [4, 0]
+    assert keys(star) == before
+
+
 def test_facts_reference_every_dimension(star):
     write_day(star.settings.landing_dir, D1, reviews=[("tp1", 4, "Ann", "C1")],
               responses=[("R_1", "a@mail.example", "C1", 8)])
