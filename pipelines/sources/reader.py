@@ -68,7 +68,7 @@ def _one_batch(path: Path) -> bool:
     try:
         return path.stat().st_size <= AHEAD_FROM
     except OSError:
-        return True  # the parser meets the same error, as it did before there was a helper
+        return True  # read here: the parser meets the same error and names the file (get_parser)
 
 
 def _next(key: int, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo) -> Step:

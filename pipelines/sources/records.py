@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import json.scanner
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -208,6 +209,7 @@ def _listed(path: Path | str, data: Any, list_keys: tuple[str, ...]) -> list[Any
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_BLANK = ("", " ", "\t", "\n", "\r")  # a character _SPACE skips, or the window's end
 _NUMBER_TAIL = re.compile(r"[0-9.eE+-]*\Z")  # the window ends in what could still be the number's
 CHUNK = 1 << 20  # characters read at a time
 RECORD_LIMIT = 64 << 20  # characters: a record still unparsed at this length is broken, not cut by a chunk
@@ -219,14 +221,14 @@ class JsonStream:
     The standard library's decoder parses each value from the window; a value the window cuts
     short is parsed again once more text has been read. Errors are placed from the start of the
     document (line, column, character), exactly as `json.loads` over the whole text places them.
-    Measured on a 43 MB Trustpilot export: 0.32 s and 27 MB, against 0.33 s and 302 MB for
-    orjson over the whole document.
+    Measured on a 43 MB Trustpilot export, in the same minutes: 0.51-0.54 s and 7 MB more, against
+    0.42-0.61 s and 289 MB for orjson over the whole document.
     """
 
     def __init__(self, fh: Any, origin: Path | str) -> None:
         self._fh = fh
         self._origin = origin
-        self._decode = json.JSONDecoder().raw_decode
+        self._scan = json.scanner.make_scanner(json.JSONDecoder())  # raw_decode's C scanner, called directly
         self._buf = ""
         self._pos = 0  # the cursor, in _buf
         self._base = 0  # characters of the document before _buf
@@ -310,10 +312,13 @@ class JsonStream:
         self._peek()
         while True:
             try:
-                value, end = self._decode(self._buf, self._pos)
+                value, end = self._scan(self._buf, self._pos)
                 if self._eof or type(value) not in (int, float) or not _NUMBER_TAIL.match(self._buf, end):
                     self._pos = end
                     return value
+            except StopIteration as exc:  # no value starts at the cursor
+                if self._eof or len(self._buf) - self._pos > RECORD_LIMIT:
+                    raise self._error("Expecting value", exc.value) from None
             except json.JSONDecodeError as exc:
                 if self._eof or len(self._buf) - self._pos > RECORD_LIMIT:
                     raise self._error(exc.msg, exc.pos) from None
@@ -321,6 +326,8 @@ class JsonStream:
 
     def _peek(self) -> str:
         """The next character after whitespace, '' at the end of the document."""
+        if self._buf[self._pos:self._pos + 1] not in _BLANK:  # most often: no whitespace to skip
+            return self._buf[self._pos]
         while True:
             self._pos = _SPACE.match(self._buf, self._pos).end()
             if self._pos < len(self._buf) or self._eof:
