@@ -2,9 +2,12 @@
 
 Themes are tagged as build_star builds the facts of the dirty dates; here only a new taxonomy
 version re-tags the other dates.
-A feedback date d feeds the windows ending on d … d + 27, so those kpi dates (up to the later of
-the run day and the latest kpi date already computed) are recomputed from scratch: delete, then
-insert, inside the caller's transaction, so a rerun writes identical rows.
+Each feedback date whose facts or tags changed has its day statistics rewritten (the additive
+counts and sums of `marts.kpi_day_stats` and the score cells of theme impact); the windows then sum
+those stored days instead of re-reading 28 days of facts per kpi date. A feedback date d feeds the
+windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the latest kpi
+date already computed) are recomputed: delete, then insert, inside the caller's transaction, so a
+rerun writes identical rows.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pipelines.warehouse.star import tag_items
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
+STAT_DATES_TABLE = "tmp_stat_dates"
 
 
 def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KPI_WINDOW) -> list[date]:
@@ -35,8 +39,20 @@ def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KP
     })
 
 
+def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
+    """Rewrite the day statistics (`marts.kpi_day_stats`, the theme impact cells) of feedback `dates`
+    from their facts and tags: what every window over those dates sums."""
+    if not dates:
+        return
+    frame = pd.DataFrame({"feedback_date": pd.Series(sorted(dates), dtype="object")})
+    with frame_as_table(conn, frame, STAT_DATES_TABLE):
+        for name in ("marts/kpi_day_stats.sql", "marts/impact_day_cells.sql"):
+            run_sql_file(conn, name, min_date=min(dates), max_date=max(dates))
+
+
 def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sufficient statistics and reply-time medians for `dates`, aggregated in the warehouse."""
+    """The sufficient statistics (summed from the stored day statistics) and reply-time medians
+    (read from the replied reviews: medians do not add up) of every window ending on `dates`."""
     frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
     params = {"min_date": dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": dates[-1]}
     with frame_as_table(conn, frame, KPI_DATES_TABLE):
@@ -92,6 +108,7 @@ def update_kpis(
 ) -> KpiUpdate:
     """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach."""
     dirty = update_themes(conn, taxonomy, dirty)
+    write_day_statistics(conn, dirty)
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
     rows = compute_metrics(*read_inputs(conn, dates))
@@ -104,7 +121,7 @@ def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date],
     """Theme impact, channel consistency and customers at risk for `dates`; anomalies and emerging
     terms for `trend_dates` (a day's baseline is the 28 days before it)."""
     low = dates[0] - timedelta(days=KPI_WINDOW - 1)
-    impact = analytics.theme_impact(*analytics.read_impact_inputs(conn, low, dates[-1]), dates)
+    impact = analytics.theme_impact(*analytics.read_impact_cells(conn, low, dates[-1]), dates)
     replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact)
     consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
     replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)

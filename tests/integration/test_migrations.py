@@ -107,7 +107,7 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == list(range(3, 16))  # every later migration applies over data
+    assert pipeline.init_db() == list(range(3, 17))  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
     # version 10: DuckDB's rebuilt marts keep no key index, PostgreSQL's keep theirs; versions 12 and
@@ -140,6 +140,10 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
         assert tuple(conn.execute(sa.text(
             "select value, sample_size from marts.kpi_daily where kpi_date = :d and window_days = 1 "
             "and metric = 'nps' and segment_type = 'all'"), {"d": D1}).one()) == (0.0, 2)
+        # version 16: the day's statistics were written, and the windows summed them: 1 promoter, 1 detractor
+        assert tuple(conn.execute(sa.text(
+            "select n, k1, k2 from marts.kpi_day_stats where feedback_date = :d and stat = 'nps' "
+            "and segment_type = 'all'"), {"d": D1}).one()) == (2, 1, 1)
     pipeline.engine.dispose()
 
 

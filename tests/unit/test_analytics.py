@@ -26,9 +26,8 @@ D = date(2026, 3, 31)
 def test_nps_impact_leave_one_out():
     # tagged: two detractors; untagged: two promoters and a passive.
     # NPS(all) = 100·(2 − 2)/5 = 0; NPS(without) = 100·(2 − 0)/3 = 66.667; impact = −66.667
-    scores = np.array([-100.0, -100.0, 100.0, 100.0, 0.0])
-    members = np.array([[True], [True], [False], [False], [False]])
-    row = impact(scores, members, np.random.default_rng(1)).iloc[0]
+    values, totals, tagged = np.array([-100.0, 0.0, 100.0]), np.array([2, 1, 2]), np.array([[2], [0], [0]])
+    row = impact(values, totals, tagged, np.random.default_rng(1)).iloc[0]
     assert row.impact == pytest.approx(-200 / 3)
     assert (row.n_with, row.n_without) == (2, 3)
     assert row.ci_low <= row.impact <= row.ci_high
@@ -36,37 +35,41 @@ def test_nps_impact_leave_one_out():
 
 def test_rating_impact_and_interval_narrows_with_n():
     # stars 5 and 1 mention the theme, 4 and 4 do not: mean 3.5 − mean 4 = −0.5
-    scores = np.array([5.0, 1.0, 4.0, 4.0])
-    members = np.array([[True], [True], [False], [False]])
-    small = impact(scores, members, np.random.default_rng(7)).iloc[0]
-    large = impact(np.tile(scores, 100), np.tile(members, (100, 1)), np.random.default_rng(7)).iloc[0]
+    values, totals, tagged = np.array([1.0, 4.0, 5.0]), np.array([1, 2, 1]), np.array([[1], [0], [1]])
+    small = impact(values, totals, tagged, np.random.default_rng(7)).iloc[0]
+    large = impact(values, totals * 100, tagged * 100, np.random.default_rng(7)).iloc[0]
     assert small.impact == large.impact == pytest.approx(-0.5)
     assert large.ci_low < -0.5 < large.ci_high
     assert large.ci_high - large.ci_low < small.ci_high - small.ci_low
 
 
 def test_theme_in_every_item_or_in_none_has_no_row():
-    scores = np.array([100.0, 0.0])
-    members = np.array([[True, False], [True, False]])
-    assert impact(scores, members, np.random.default_rng(0)).empty
+    # two items, scores 0 and 100: the first theme names both, the second neither
+    assert impact(np.array([0.0, 100.0]), np.array([1, 1]), np.array([[1, 0], [1, 0]]),
+                  np.random.default_rng(0)).empty
 
 
 def test_theme_impact_windows_and_fixed_seed():
-    items = pd.DataFrame({
-        "feedback_id": ["a", "b", "c", "d", "e"],
-        "feedback_date": [D, D, D - timedelta(days=3), D - timedelta(days=3), D],
-        "metric": "nps",
-        "score": [-100.0, 100.0, 100.0, 0.0, 100.0],
+    # items: a (D, −100, billing), b (D, 100), c (D−3, 100, billing), d (D−3, 0), e (D, 100)
+    scores = pd.DataFrame({
+        "feedback_date": [D, D, D - timedelta(days=3), D - timedelta(days=3)],
+        "metric": "nps", "score": [-100.0, 100.0, 100.0, 0.0], "items": [1, 2, 1, 1],
     })
-    tags = pd.DataFrame({"feedback_id": ["a", "c"], "theme": ["billing", "billing"]})
-    rows = theme_impact(items, tags, [D])
+    tagged = pd.DataFrame({"feedback_date": [D, D - timedelta(days=3)], "metric": "nps",
+                           "theme": "billing", "score": [-100.0, 100.0], "items": [1, 1]})
+    rows = theme_impact(scores, tagged, [D])
     by_window = rows.set_index("window_days")
     # day 1: a(−100, billing), b, e (100): NPS(all) 100/3 = 33.33, without 100 -> −66.67
     assert by_window.loc[1, "impact"] == pytest.approx(100 / 3 - 100)
     assert (by_window.loc[1, "n_with"], by_window.loc[1, "n_without"]) == (1, 2)
     # 7 days: all five, NPS(all) = 100·(3 − 1)/5 = 40; without a, c: b, d, e -> 100·2/3 = 66.67
     assert by_window.loc[7, "impact"] == pytest.approx(40 - 200 / 3)
-    pd.testing.assert_frame_equal(rows, theme_impact(items, tags, [D]))  # the seed is fixed
+    assert by_window.loc[7, "ci_low"] < by_window.loc[7, "impact"] < by_window.loc[7, "ci_high"]
+    pd.testing.assert_frame_equal(rows, theme_impact(scores, tagged, [D]))  # the seed is fixed
+    # a date recomputed alone, with only its window's days read, draws exactly what a longer run drew
+    late = scores[scores.feedback_date == D]
+    alone = theme_impact(late, tagged[tagged.feedback_date == D], [D])
+    pd.testing.assert_frame_equal(alone[alone.window_days == 1], rows[rows.window_days == 1])
 
 
 def _series(values, metric="volume"):

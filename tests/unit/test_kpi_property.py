@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.kpis.daily import read_inputs
+from pipelines.kpis.daily import read_inputs, write_day_statistics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
@@ -213,6 +213,7 @@ def test_sql_statistics_match_the_item_by_item_reference(engine, raw):
              for it in raw]
     with engine.begin() as conn:
         load(conn, items)
+        write_day_statistics(conn, sorted({it["date"] for it in items}))
         rows = compute_metrics(*read_inputs(conn, sorted(KPI_DATES)))
         conn.rollback()
     got = {(r.kpi_date, r.window_days, r.metric, r.segment_type, r.segment_value):
