@@ -26,7 +26,6 @@ from pipelines.warehouse.star import tag_items
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
-STAT_DATES_TABLE = "tmp_stat_dates"
 
 
 def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KPI_WINDOW) -> list[date]:
@@ -42,12 +41,20 @@ def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KP
 def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
     """Rewrite the day statistics (`marts.kpi_day_stats`, the theme impact cells) of feedback `dates`
     from their facts and tags: what every window over those dates sums."""
-    if not dates:
-        return
-    frame = pd.DataFrame({"feedback_date": pd.Series(sorted(dates), dtype="object")})
-    with frame_as_table(conn, frame, STAT_DATES_TABLE):
+    for first, last in consecutive_runs(dates):
         for name in ("marts/kpi_day_stats.sql", "marts/impact_day_cells.sql"):
-            run_sql_file(conn, name, min_date=min(dates), max_date=max(dates))
+            run_sql_file(conn, name, min_date=first, max_date=last)
+
+
+def consecutive_runs(dates: list[date]) -> list[tuple[date, date]]:
+    """The runs of consecutive days among `dates`, as (first, last) pairs in order."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(dates)):
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,10 +1,10 @@
--- The day cells of theme impact for the feedback dates in tmp_stat_dates: per date and metric, how
--- many items gave each score (marts.impact_day_scores) and how many of them name each theme
--- (marts.impact_day_theme_scores). A theme's impact and its bootstrap depend only on these counts
+-- The day cells of theme impact for the feedback dates :min_date .. :max_date (consecutive dirty
+-- dates): per date and metric, how many items gave each score (marts.impact_day_scores) and how
+-- many of them name each theme (marts.impact_day_theme_scores). A theme's impact and its bootstrap depend only on these counts
 -- (pipelines/kpis/analytics.py), and counts add up over the days of a window.
-delete from marts.impact_day_scores where feedback_date in (select feedback_date from tmp_stat_dates);
+delete from marts.impact_day_scores where feedback_date between :min_date and :max_date;
 
-delete from marts.impact_day_theme_scores where feedback_date in (select feedback_date from tmp_stat_dates);
+delete from marts.impact_day_theme_scores where feedback_date between :min_date and :max_date;
 
 -- grain: one row per scored item: an NPS response as +100 / 0 / -100, a review by its stars (a
 -- table: read twice, and a few columns of the dirty dates' surveys and reviews only)
@@ -13,12 +13,10 @@ select feedback_id, feedback_date, 'nps' as metric,
     cast(case when nps >= 9 then 100 when nps <= 6 then -100 else 0 end as double precision) as score
 from marts.fct_survey_response
 where nps is not null and feedback_date between :min_date and :max_date
-    and feedback_date in (select feedback_date from tmp_stat_dates)
 union all
 select feedback_id, feedback_date, 'avg_rating', cast(rating as double precision)
 from marts.fct_review
-where rating is not null and feedback_date between :min_date and :max_date
-    and feedback_date in (select feedback_date from tmp_stat_dates);
+where rating is not null and feedback_date between :min_date and :max_date;
 
 insert into marts.impact_day_scores (feedback_date, metric, score, items)
 select feedback_date, metric, score, count(*)

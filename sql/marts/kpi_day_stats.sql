@@ -1,13 +1,15 @@
--- grain: one row per (feedback_date, segment_type, segment_value, stat) for the feedback dates in
--- tmp_stat_dates (the dates whose facts or tags changed): the additive sufficient statistics (n,
+-- grain: one row per (feedback_date, segment_type, segment_value, stat) for the feedback dates
+-- :min_date .. :max_date (consecutive dates whose facts or tags changed): the additive sufficient
+-- statistics (n,
 -- counts k1..k5, sums s1, s2) of one day, which kpi_inputs.sql sums over each window and
 -- pipelines/kpis/stats.py turns into every metric and interval of KPIS.md.
 -- s1 and s2 are exact decimals: a float sum depends on the order the engine adds rows in (parallel
 -- aggregation), so reruns over the same facts gave intervals differing in the last bit.
--- The date range lets the scans skip the rest of the history; the list keeps the dates between.
+-- A range, not a list of dates: a list as a subquery made DuckDB hold every observation of a
+-- large day (+360 MB); the caller passes each run of consecutive dirty dates.
 -- obs is read twice (cells, themes) and streamed each time, never held: materialised, a large
 -- day's million observations were the query's largest cost in memory.
-delete from marts.kpi_day_stats where feedback_date in (select feedback_date from tmp_stat_dates);
+delete from marts.kpi_day_stats where feedback_date between :min_date and :max_date;
 
 insert into marts.kpi_day_stats (feedback_date, segment_type, segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2)
 with obs as not materialized (
@@ -17,32 +19,27 @@ with obs as not materialized (
         0 as k3, 0 as k4, 0 as k5, cast(nps as decimal(38, 12)) as s1, cast(nps * nps as decimal(38, 12)) as s2
     from marts.fct_survey_response
     where nps is not null and feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
         'csat', 1, case when csat >= 4 then 1 else 0 end, 0, 0, 0, 0, cast(csat as decimal(38, 12)), cast(csat * csat as decimal(38, 12))
     from marts.fct_survey_response
     where csat is not null and feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
         'ces', 1, case when ces >= 5 then 1 else 0 end, 0, 0, 0, 0, cast(ces as decimal(38, 12)), cast(ces * ces as decimal(38, 12))
     from marts.fct_survey_response
     where ces is not null and feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'survey', product, location, journey_stage, touchpoint,
         'response', 1, 0, 0, 0, 0, 0, cast(0 as decimal(38, 12)), cast(0 as decimal(38, 12))
     from marts.fct_survey_response
     where feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'review', product, location, null, null,
         'review', 1, case when is_replied then 1 else 0 end, 0, 0, 0, 0, cast(0 as decimal(38, 12)),
         cast(0 as decimal(38, 12))
     from marts.fct_review
     where feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'review', product, location, null, null,
         'rating', 1,
@@ -51,20 +48,17 @@ with obs as not materialized (
         case when round(rating) = 5 then 1 else 0 end, cast(rating as decimal(38, 12)), cast(rating * rating as decimal(38, 12))
     from marts.fct_review
     where rating is not null and feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'mention', null, null, null, null,
         'mention', 1, 0, 0, 0, 0, 0, cast(0 as decimal(38, 12)), cast(0 as decimal(38, 12))
     from marts.fct_mention
     where feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, 'mention', null, null, null, null,
         'voice', case when names_brand then 1 else 0 end + case when names_competitor then 1 else 0 end,
         case when names_brand then 1 else 0 end, 0, 0, 0, 0, cast(0 as decimal(38, 12)), cast(0 as decimal(38, 12))
     from marts.fct_mention
     where (names_brand or names_competitor) and feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
     union all
     select feedback_id, feedback_date, source, family, product, location, journey_stage, touchpoint,
         'sentiment', 1,
@@ -73,7 +67,6 @@ with obs as not materialized (
         0, 0, 0, cast(sentiment_score as decimal(38, 12)), cast(sentiment_score * sentiment_score as decimal(38, 12))
     from marts.fct_feedback
     where sentiment_label is not null and feedback_date between :min_date and :max_date
-        and feedback_date in (select feedback_date from tmp_stat_dates)
 ),
 -- journey stage and touchpoint: the survey's own fields, else the theme hints on fct_feedback.
 -- An item's fct_feedback and feedback_theme rows carry its own date: bounding their dates lets

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.kpis.daily import read_inputs, write_day_statistics
+from pipelines.kpis.daily import consecutive_runs, read_inputs, write_day_statistics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
@@ -226,3 +226,10 @@ def test_sql_statistics_match_the_item_by_item_reference(engine, raw):
         assert g[0] == pytest.approx(value, rel=1e-9, abs=1e-9), key
         assert g[2] == pytest.approx(low, rel=1e-9, abs=1e-9, nan_ok=True), key
         assert g[3] == pytest.approx(high, rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+def test_day_statistics_are_written_for_each_run_of_consecutive_dates():
+    days = [D0 + timedelta(days=i) for i in (9, 0, 1, 2, 5, 7, 8, 1)]
+    assert consecutive_runs(days) == [(D0, D0 + timedelta(days=2)), (D0 + timedelta(days=5), D0 + timedelta(days=5)),
+                                      (D0 + timedelta(days=7), D0 + timedelta(days=9))]
+    assert consecutive_runs([]) == []
