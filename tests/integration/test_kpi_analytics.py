@@ -173,15 +173,14 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
     if warehouse_url.startswith("duckdb"):
         other = f"duckdb:///{tmp_path}/one-build.duckdb"
     else:
-        name = _postgres_database()
-        other = warehouse_url.rsplit("/", 1)[0] + f"/{name}"
+        other = warehouse_url.rsplit("/", 1)[0] + f"/{_postgres_database()}"
     tables = {}
     try:
         for label, url, chunk_days in (("nightly", warehouse_url, 1), ("one build", other, 8)):
             monkeypatch.setenv("CX_WAREHOUSE_URL", url)
-            for name, value in (("CX_HOME", tmp_path / label), ("CX_LANDING_DIR", tmp_path / "landing"),
-                                ("CX_PII_KEY", "same-key")):
-                monkeypatch.setenv(name, str(value))
+            for variable, value in (("CX_HOME", tmp_path / label), ("CX_LANDING_DIR", tmp_path / "landing"),
+                                    ("CX_PII_KEY", "same-key")):
+                monkeypatch.setenv(variable, str(value))
             pipeline = Pipeline.from_env(ROOT / "config" / "sources.yml")
             pipeline.init_db()
             pipeline.backfill(start, end, chunk_days=chunk_days)
