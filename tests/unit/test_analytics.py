@@ -147,3 +147,18 @@ def test_term_counts_match_a_text_by_text_reference():
     for chunk in (len(texts), 7, 100):  # whole, and in chunks whose counts add up
         got = term_counts(texts, chunk=chunk)
         assert dict(zip(zip(got.feedback_date, got.term, strict=True), got.docs, strict=True)) == dict(expected)
+
+
+def test_a_metrics_bootstrap_seed_does_not_depend_on_the_other_metric():
+    """NPS draws the same interval whether or not reviews fall in the dates read: a date recomputed
+    with another range of history must write what a full rebuild wrote."""
+    nps = pd.DataFrame({"feedback_date": [D, D, D], "metric": "nps", "score": [-100.0, 0.0, 100.0],
+                        "items": [3, 2, 5]})
+    tagged = pd.DataFrame({"feedback_date": [D, D], "metric": "nps", "theme": "billing",
+                           "score": [-100.0, 100.0], "items": [2, 1]})
+    ratings = pd.DataFrame({"feedback_date": [D - timedelta(days=2)], "metric": "avg_rating", "score": [4.0],
+                            "items": [1]})
+    alone = theme_impact(nps, tagged, [D])
+    beside = theme_impact(pd.concat([ratings, nps], ignore_index=True), tagged, [D])
+    assert len(alone) == 3 and alone.ci_low.notna().all()
+    pd.testing.assert_frame_equal(alone, beside[beside.metric == "nps"].reset_index(drop=True), check_dtype=False)
