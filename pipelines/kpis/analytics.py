@@ -205,26 +205,29 @@ def _term_counts(texts: pd.DataFrame) -> pd.DataFrame:
                          "docs": count})
 
 
-def emerging_terms(texts: pd.DataFrame, dates: list[date], taxonomy: Taxonomy) -> pd.DataFrame:
+def emerging_terms(counts: pd.DataFrame, texts_per_day: pd.Series, dates: list[date],
+                   taxonomy: Taxonomy) -> pd.DataFrame:
     """N-grams the taxonomy does not cover whose share of a day's texts rose against the 28 before.
 
-    lift = (recent_count / texts that day) / ((baseline_count + 1) / (baseline texts + 1)); a term
-    needs ≥ 5 texts that day, lift ≥ 3, and ≥ 14 baseline days with text; the top 20 by lift.
+    `counts` (feedback_date, term, docs, as `term_counts` gives them) must hold every term counted
+    at least MIN_RECENT times on one of `dates`, over those dates and their baselines;
+    `texts_per_day` counts every text per feedback date. lift = (recent_count / texts that day) /
+    ((baseline_count + 1) / (baseline texts + 1)); a term needs ≥ 5 texts that day, lift ≥ 3, and
+    ≥ 14 baseline days with text; the top 20 by lift.
     """
-    counts = term_counts(texts)
-    n_day = pd.to_datetime(texts["feedback_date"]).dt.date.value_counts() if len(texts) else pd.Series()
+    days = pd.to_datetime(counts["feedback_date"]).dt.date if len(counts) else counts["feedback_date"]
     out = []
     for day in dates:
-        if day not in n_day.index:
+        if day not in texts_per_day.index:
             continue
-        history = [d for i in range(1, BASELINE_DAYS + 1) if (d := day - timedelta(days=i)) in n_day.index]
+        history = [d for i in range(1, BASELINE_DAYS + 1) if (d := day - timedelta(days=i)) in texts_per_day.index]
         if len(history) < MIN_HISTORY:
             continue
-        recent = counts[(counts["feedback_date"] == day) & (counts["docs"] >= MIN_RECENT)]
-        baseline = counts[counts["feedback_date"].isin(history)].groupby("term")["docs"].sum()
+        recent = counts[(days == day) & (counts["docs"] >= MIN_RECENT)]
+        baseline = counts[days.isin(history)].groupby("term")["docs"].sum()
         base = recent["term"].map(baseline).fillna(0).astype(np.int64)
-        n_base = int(n_day[history].sum())
-        lift = (recent["docs"] / n_day[day]) / ((base + 1) / (n_base + 1))
+        n_base = int(texts_per_day[history].sum())
+        lift = (recent["docs"] / texts_per_day[day]) / ((base + 1) / (n_base + 1))
         out.append(pd.DataFrame({"kpi_date": day, "term": recent["term"], "recent_count": recent["docs"],
                                  "baseline_count": base, "lift": lift})[lift >= MIN_LIFT])
     found = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=TERM_COLUMNS)
@@ -274,6 +277,25 @@ def read_channel_net(conn: sa.Connection, low: date, high: date) -> pd.DataFrame
 
 
 def read_texts(conn: sa.Connection, low: date, high: date) -> pd.DataFrame:
+    """The texts of the feedback dates between `low` and `high` (feedback_date, text)."""
     return read_frame(conn, sa.text("select feedback_date, text from marts.fct_feedback "
                                     "where feedback_date between :low and :high order by feedback_id"),
                       {"low": low, "high": high})
+
+
+def read_texts_per_day(conn: sa.Connection, low: date, high: date) -> pd.Series:
+    """How many texts each feedback date between `low` and `high` has, indexed by date."""
+    days = _between(conn, "select feedback_date, count(*) as texts from marts.fct_feedback "
+                          "where feedback_date between :low and :high group by 1", low, high)
+    return pd.Series(days["texts"].to_numpy(np.int64), index=pd.to_datetime(days["feedback_date"]).dt.date)
+
+
+def read_term_counts(conn: sa.Connection, low: date, first: date, high: date) -> pd.DataFrame:
+    """The stored day counts (marts.term_day_counts) between `low` and `high` of the terms counted
+    at least MIN_RECENT times on a date from `first` to `high`: all emerging_terms needs to rate
+    the dates from `first` on against their baselines, a small part of the history's terms."""
+    return read_frame(conn, sa.text(
+        "select feedback_date, term, docs from marts.term_day_counts "
+        "where feedback_date between :low and :high and term in ("
+        "select term from marts.term_day_counts where feedback_date between :first and :high and docs >= :least)"),
+        {"low": low, "first": first, "high": high, "least": MIN_RECENT})

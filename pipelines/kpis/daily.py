@@ -3,8 +3,9 @@
 Themes are tagged as build_star builds the facts of the dirty dates; here only a new taxonomy
 version re-tags the other dates.
 Each feedback date whose facts or tags changed has its day statistics rewritten (the additive
-counts and sums of `marts.kpi_day_stats` and the score cells of theme impact); the windows then sum
-those stored days instead of re-reading 28 days of facts per kpi date. A feedback date d feeds the
+counts and sums of `marts.kpi_day_stats`, the score cells of theme impact) and each date whose
+texts changed its term counts (`marts.term_day_counts`); the windows and baselines then sum those
+stored days instead of re-reading 28 days of facts or texts per kpi date. A feedback date d feeds the
 windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the latest kpi
 date already computed) are recomputed: delete, then insert, inside the caller's transaction, so a
 rerun writes identical rows.
@@ -44,6 +45,15 @@ def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
     for first, last in consecutive_runs(dates):
         for name in ("marts/kpi_day_stats.sql", "marts/impact_day_cells.sql"):
             run_sql_file(conn, name, min_date=first, max_date=last)
+
+
+def write_term_counts(conn: sa.Connection, dates: list[date]) -> None:
+    """Rewrite the term counts (`marts.term_day_counts`) of feedback `dates` from their texts: what
+    the baselines of emerging terms sum. Texts do not depend on the taxonomy, so a new version
+    leaves them be."""
+    for day in dates:  # one day's texts at a time: the dates can span the whole history
+        conn.execute(sa.text("delete from marts.term_day_counts where feedback_date = :day"), {"day": day})
+        insert_frame(conn, analytics.term_counts(analytics.read_texts(conn, day, day)), "marts.term_day_counts")
 
 
 def consecutive_runs(dates: list[date]) -> list[tuple[date, date]]:
@@ -114,6 +124,7 @@ def update_kpis(
     conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy
 ) -> KpiUpdate:
     """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach."""
+    write_term_counts(conn, dirty)
     dirty = update_themes(conn, taxonomy, dirty)
     write_day_statistics(conn, dirty)
     dates = kpi_dates(conn, day, dirty)
@@ -138,5 +149,7 @@ def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date],
     baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
     flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
     replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)
-    emerging = analytics.emerging_terms(analytics.read_texts(conn, baseline, trend_dates[-1]), trend_dates, taxonomy)
+    counts = analytics.read_term_counts(conn, baseline, trend_dates[0], trend_dates[-1])
+    texts_per_day = analytics.read_texts_per_day(conn, baseline, trend_dates[-1])
+    emerging = analytics.emerging_terms(counts, texts_per_day, trend_dates, taxonomy)
     replace_rows(conn, "marts.emerging_terms", "kpi_date", trend_dates, emerging)

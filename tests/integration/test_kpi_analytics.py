@@ -25,7 +25,8 @@ D = date.fromisoformat(DAY)
 ROOT = Path(__file__).parents[2]
 ANALYTIC_TABLES = ["kpi_daily", "feedback_theme", "dim_theme", "theme_impact", "emerging_terms", "anomalies",
                    "customers_at_risk", "channel_consistency", "fct_feedback"]
-DAY_STAT_TABLES = ["kpi_daily", "kpi_day_stats", "impact_day_scores", "impact_day_theme_scores", "theme_impact"]
+DAY_STAT_TABLES = ["kpi_daily", "kpi_day_stats", "impact_day_scores", "impact_day_theme_scores", "theme_impact",
+                   "term_day_counts"]
 
 
 def _at(days_before: int, hour: int = 12) -> datetime:
@@ -135,6 +136,55 @@ def test_customers_at_risk_match_a_day_by_day_reference(warehouse_url):
     assert len(dates) >= 40 and len(expected) > 100
     assert got == expected
     engine.dispose()
+
+
+def test_emerging_terms_rate_a_later_day_against_the_stored_term_counts(tmp_path, warehouse_url):
+    """A build tokenises only its dirty dates' texts; a later build rates its day against the
+    counts stored for the earlier ones (hand-worked lifts below)."""
+    themes = tmp_path / "themes.yml"
+    themes.write_text('version: "1"\nthemes:\n  fire:\n    category: safety\n    phrases: [smoke]\n',
+                      encoding="utf-8")
+    taxonomy = load_taxonomy(themes)
+    texts = [(D - timedelta(days=ago), "paid my bill on time") for ago in range(1, 15) for _ in range(10)]
+    texts += [(D - timedelta(days=3), "router fine")] * 2
+    texts += [(D, "the router smells of smoke")] * 6 + [(D, "blue screen")] * 4
+    later = [(D + timedelta(days=1), "router smells again")] * 5
+
+    def feedback(rows, first):
+        return pd.DataFrame([{"feedback_id": f"x:{first + n}", "family": "mention", "source": "x",
+                              "occurred_at": datetime(d.year, d.month, d.day, 12, tzinfo=UTC), "feedback_date": d,
+                              "text": text, "sentiment_label": "neutral"} for n, (d, text) in enumerate(rows)])
+
+    engine = make_engine(warehouse_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        first = feedback(texts, 0)
+        add_dimension_members(conn, first.to_dict("records"))
+        insert_frame(conn, first, "marts.fct_feedback")
+        update_kpis(conn, D, sorted(set(first.feedback_date)), taxonomy)
+    with engine.begin() as conn:
+        second = feedback(later, len(texts))
+        add_dimension_members(conn, second.to_dict("records"))
+        insert_frame(conn, second, "marts.fct_feedback")
+        update_kpis(conn, D + timedelta(days=1), [D + timedelta(days=1)], taxonomy)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select kpi_date, term, recent_count, baseline_count, lift from marts.emerging_terms "
+            "order by kpi_date, lift desc, term")).all()
+    engine.dispose()
+    got = [(d if isinstance(d, date) else d.date(), term, recent, base, lift) for d, term, recent, base, lift in rows]
+    # D: 10 texts; baseline 14 days, 142 texts (router twice). "smoke" is a theme phrase, "blue" and
+    # "screen" occur 4 times (< 5). lift = (6/10) / ((base + 1) / 143)
+    # D+1: 5 texts ("again" is a stopword); baseline 15 days, 152 texts (router 2 + 6, smells and
+    # "router smells" 6). lift = (5/5) / ((base + 1) / 153)
+    assert got == [
+        (D, "router smells", 6, 0, pytest.approx(0.6 * 143)),
+        (D, "smells", 6, 0, pytest.approx(0.6 * 143)),
+        (D, "router", 6, 2, pytest.approx(0.6 * 143 / 3)),
+        (D + timedelta(days=1), "router smells", 5, 6, pytest.approx(153 / 7)),
+        (D + timedelta(days=1), "smells", 5, 6, pytest.approx(153 / 7)),
+        (D + timedelta(days=1), "router", 5, 8, pytest.approx(153 / 9)),
+    ]
 
 
 def _digest(engine) -> dict[str, str]:
