@@ -366,7 +366,7 @@ class Pipeline:
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()
-            update = update_kpis(conn, day, dirty, self.taxonomy)
+            update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=bool(dirty))
             release_freed()
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),

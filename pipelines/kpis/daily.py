@@ -121,31 +121,50 @@ class KpiUpdate:
 
 
 def update_kpis(
-    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy
+    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy, changed_customers: bool = False
 ) -> KpiUpdate:
-    """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach."""
+    """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach.
+
+    With `changed_customers`, tmp_changed_customers (build_star) names the customers whose
+    interactions changed, and kpi dates computed before rewrite the customers at risk of those
+    only; without it every customer of every kpi date is rewritten. Drops tmp_changed_customers.
+    """
     write_term_counts(conn, dirty)
     dirty = update_themes(conn, taxonomy, dirty)
     write_day_statistics(conn, dirty)
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
+    computed: set[date] = set()
+    if changed_customers:
+        computed = set(conn.execute(sa.text("select distinct kpi_date from marts.kpi_daily where kpi_date "
+                                            "between :first and :last"), {"first": dates[0], "last": dates[-1]}
+                                    ).scalars())
+    else:
+        conn.exec_driver_sql("create temporary table tmp_changed_customers (customer_hash text)")
     rows = compute_metrics(*read_inputs(conn, dates))
     replace_rows(conn, "marts.kpi_daily", "kpi_date", dates, rows)
-    update_analytics(conn, taxonomy, dates, trend_dates)
+    update_analytics(conn, taxonomy, dates, trend_dates, computed)
+    conn.exec_driver_sql("drop table tmp_changed_customers")
     return KpiUpdate(len(rows), dirty, dates)
 
 
-def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date]) -> None:
-    """Theme impact, channel consistency and customers at risk for `dates`; anomalies and emerging
-    terms for `trend_dates` (a day's baseline is the 28 days before it)."""
+def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date],
+                     computed: set[date]) -> None:
+    """Theme impact, channel consistency and customers at risk for `dates` (on those `computed`
+    before, only for tmp_changed_customers); anomalies and emerging terms for `trend_dates` (a day's
+    baseline is the 28 days before it)."""
     low = dates[0] - timedelta(days=KPI_WINDOW - 1)
     impact = analytics.theme_impact(*analytics.read_impact_cells(conn, low, dates[-1]), dates)
     replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact)
     consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
     replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
-    frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
+    frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object"), "computed": [d in computed for d in dates]})
+    new = [d for d in dates if d not in computed]
+    new_low = new[0] - timedelta(days=KPI_WINDOW - 1) if new else dates[-1] + timedelta(days=1)
     with frame_as_table(conn, frame, KPI_DATES_TABLE):  # replaced inside the warehouse: it can be large
-        run_sql_file(conn, "marts/customers_at_risk.sql", min_date=low, max_date=dates[-1])
+        run_sql_file(conn, "marts/interactions.sql")
+        run_sql_file(conn, "marts/customers_at_risk.sql", min_date=low, max_date=dates[-1], new_low=new_low)
+        conn.exec_driver_sql("drop view tmp_interactions")
     baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
     flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
     replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)

@@ -1,30 +1,26 @@
 -- grain: one row per (kpi_date, customer_hash) for the kpi dates in tmp_kpi_dates: customers
--- whose latest interaction in the 28 days to kpi_date is negative and unanswered (KPIS.md).
--- Negative: a detractor score (NPS 0-6), a 1-2 star review without an owner reply, a negative
--- mention. Surveys and mentions carry no reply, so a negative one counts as unanswered.
+-- whose latest interaction (tmp_interactions, interactions.sql) in the 28 days to kpi_date is
+-- negative and unanswered (KPIS.md).
+-- A kpi date computed before (tmp_kpi_dates.computed) is rewritten only for the customers whose
+-- interactions changed (tmp_changed_customers, changed_customers.sql); a new one for everyone,
+-- reading every customer's interactions from 27 days before the first new kpi date on (the
+-- parameter new_low). A mid-size brand lists some 240,000 customers a date, and late items and
+-- edits reach about 15 computed dates a night.
 -- An interaction is a customer's latest from its own date until the day before their next one
 -- (feedback_date follows occurred_at), and at most 27 days on: each one covers one span of kpi
 -- dates, so the work follows the interactions, not interactions times kpi dates.
-delete from marts.customers_at_risk where kpi_date in (select kpi_date from tmp_kpi_dates);
+delete from marts.customers_at_risk
+where kpi_date in (select kpi_date from tmp_kpi_dates where not computed)
+    or (kpi_date in (select kpi_date from tmp_kpi_dates where computed)
+        and customer_hash in (select customer_hash from tmp_changed_customers));
 
 insert into marts.customers_at_risk (
     kpi_date, customer_hash, source, feedback_id, occurred_at, text, url, reason
 )
 with interactions as (
-    select feedback_id, source, occurred_at, feedback_date, respondent_hash as customer_hash,
-        case when nps <= 6 then 'detractor' end as reason
-    from marts.fct_survey_response
-    where respondent_hash is not null and feedback_date between :min_date and :max_date
-    union all
-    select feedback_id, source, occurred_at, feedback_date, author_hash,
-        case when rating <= 2 and not is_replied then 'unanswered low rating' end
-    from marts.fct_review
-    where author_hash is not null and feedback_date between :min_date and :max_date
-    union all
-    select feedback_id, source, occurred_at, feedback_date, author_hash,
-        case when sentiment_label = 'negative' then 'negative mention' end
-    from marts.fct_mention
-    where author_hash is not null and feedback_date between :min_date and :max_date
+    select * from tmp_interactions
+    where feedback_date between :min_date and :max_date
+        and (feedback_date >= :new_low or customer_hash in (select customer_hash from tmp_changed_customers))
 ),
 spans as (
     select *,
@@ -44,4 +40,5 @@ texts as (
 select k.kpi_date, n.customer_hash, n.source, n.feedback_id, n.occurred_at, t.text, t.url, n.reason
 from negative as n
 join tmp_kpi_dates as k on k.kpi_date between n.first_date and n.last_date
-left join texts as t on t.feedback_id = n.feedback_id;
+left join texts as t on t.feedback_id = n.feedback_id
+where not k.computed or n.customer_hash in (select customer_hash from tmp_changed_customers);

@@ -26,7 +26,7 @@ ROOT = Path(__file__).parents[2]
 ANALYTIC_TABLES = ["kpi_daily", "feedback_theme", "dim_theme", "theme_impact", "emerging_terms", "anomalies",
                    "customers_at_risk", "channel_consistency", "fct_feedback"]
 DAY_STAT_TABLES = ["kpi_daily", "kpi_day_stats", "impact_day_scores", "impact_day_theme_scores", "theme_impact",
-                   "term_day_counts"]
+                   "term_day_counts", "customers_at_risk"]
 
 
 def _at(days_before: int, hour: int = 12) -> datetime:
@@ -247,3 +247,36 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
     assert late  # items dated before the first day arrived with it and later
     for table in DAY_STAT_TABLES:
         assert nightly[table] == once[table], table
+
+
+def test_a_build_keeps_the_rows_at_risk_of_customers_it_did_not_change(tmp_path, warehouse_url, monkeypatch):
+    """Late items and edits reach kpi dates computed before: there a build rewrites the customers at
+    risk of the customers whose interactions changed and keeps every other row as stored."""
+    start, end = D - timedelta(days=5), D
+    cfg = load_config(ROOT / "config" / "sources.yml")
+    generate(tmp_path / "landing", start, end, scale=2, seed=5, tz=cfg.timezone, brand=cfg.brand,
+             competitors=cfg.competitors)
+    for variable, value in (("CX_WAREHOUSE_URL", warehouse_url), ("CX_HOME", tmp_path / "home"),
+                            ("CX_LANDING_DIR", tmp_path / "landing"), ("CX_PII_KEY", "same-key")):
+        monkeypatch.setenv(variable, str(value))
+    pipeline = Pipeline.from_env(ROOT / "config" / "sources.yml")
+    pipeline.init_db()
+    pipeline.backfill(start, end - timedelta(days=1), chunk_days=1)
+    with pipeline.engine.begin() as conn:  # a marker no build writes
+        conn.execute(sa.text("update marts.customers_at_risk set text = 'as stored'"))
+    run = pipeline.run_day(end, deliver=False)
+    with pipeline.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select kpi_date, customer_hash, text from marts.customers_at_risk where kpi_date < :end"),
+            {"end": end}).all()
+        # the customers of the last load: its new items and the edited versions of earlier ones
+        touched = set(conn.execute(sa.text(
+            "select author_hash from staging.stg_review where _load_id = :run union "
+            "select author_hash from staging.stg_mention where _load_id = :run union "
+            "select respondent_hash from staging.stg_survey_response where _load_id = :run"),
+            {"run": run.run_id}).scalars())
+    rewritten = {who for _, who, text in rows if text != "as stored"}
+    kept = [who for _, who, text in rows if text == "as stored"]
+    assert rewritten and len(kept) > 10 * len(rewritten)
+    assert rewritten <= touched
+    pipeline.engine.dispose()
