@@ -22,7 +22,7 @@ from pipelines.enrich.stage import STAGING_TABLE, to_staging
 from pipelines.errors import SourceError
 from pipelines.faults import pause_point
 from pipelines.helpers import stop_helpers
-from pipelines.kpis.daily import update_kpis
+from pipelines.kpis.daily import computed_since, update_kpis
 from pipelines.kpis.themes import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 from pipelines.memory import configure_allocators, release_freed
 from pipelines.quality.accounting import Tally
@@ -361,12 +361,13 @@ class Pipeline:
         with marts_transaction(self.engine) as conn:
             marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
             dirty = sorted(marked for marked, _ in marks)
+            tracked = bool(dirty) and computed_since(conn, dirty[0])  # else every kpi date is new
             if dirty:
-                build_star(conn, self.config.sources, self.taxonomy, dirty)
+                build_star(conn, self.config.sources, self.taxonomy, dirty, changed_customers=tracked)
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()
-            update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=bool(dirty))
+            update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked)
             release_freed()
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),

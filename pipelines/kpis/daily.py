@@ -39,6 +39,13 @@ def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KP
     })
 
 
+def computed_since(conn: sa.Connection, first: date) -> bool:
+    """Whether a kpi date from `first` on was computed before: only then can a build keep rows of
+    it (customers at risk of customers it did not change), and is knowing them worth a diff."""
+    latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
+    return latest is not None and latest >= first
+
+
 def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
     """Rewrite the day statistics (`marts.kpi_day_stats`, the theme impact cells) of feedback `dates`
     from their facts and tags: what every window over those dates sums."""

@@ -100,23 +100,26 @@ def clear_dirty_dates(conn: sa.Connection, marks: Iterable[tuple[date, int]]) ->
                      {"dates": days, "mark": mark})
 
 
-def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy, dirty: list[date]) -> None:
+def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy, dirty: list[date],
+               changed_customers: bool = False) -> None:
     """Rebuild the dimensions and facts for the dirty dates (`dirty`, as read from ops.dirty_dates),
     in the caller's transaction; the feedback items are tagged with `taxonomy` before fct_feedback
-    takes them. Leaves tmp_changed_customers (customer_hash): the customers whose interactions the
-    rebuild changed, for the KPI stage's customers at risk (update_kpis drops it)."""
+    takes them. With `changed_customers`, leaves tmp_changed_customers (customer_hash): the
+    customers whose interactions the rebuild changed, for the KPI stage (update_kpis drops it)."""
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
-    run_sql_file(conn, "marts/interactions.sql")
-    run_sql_file(conn, "marts/interactions_before.sql")
+    if changed_customers:
+        run_sql_file(conn, "marts/interactions.sql")
+        run_sql_file(conn, "marts/interactions_before.sql")
     resolve_customers(conn)  # leaves tmp_item_customer
     run_sql_file(conn, "marts/feedback_items.sql")
     hints = tag_items(conn, taxonomy, "tmp_feedback_items", dirty)
     with frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")
-    run_sql_file(conn, "marts/changed_customers.sql")
+    if changed_customers:
+        run_sql_file(conn, "marts/changed_customers.sql")
     conn.exec_driver_sql("drop table tmp_item_customer")
     conn.exec_driver_sql("drop table tmp_feedback_items")
     conn.exec_driver_sql("drop view tmp_feedback_source")

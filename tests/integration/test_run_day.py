@@ -179,14 +179,14 @@ def test_the_marts_transaction_settings_postgres_work_mem_and_jit_duckdb_one_thr
     seen = []
     real = pipelines.run.build_star
 
-    def build_star(conn, *args):
+    def build_star(conn, *args, **kwargs):
         if conn.dialect.name == "postgresql":
             seen.append(conn.execute(sa.text("select current_setting('jit'), current_setting('work_mem')")).one())
         else:
             seen.append(tuple(conn.exec_driver_sql(
                 "select (select value from duckdb_settings() where name = 'allocator_flush_threshold'), "
                 "current_setting('threads')").one()))
-        return real(conn, *args)
+        return real(conn, *args, **kwargs)
 
     def server_settings(**settings: str) -> None:
         """Set the database's own settings; sessions opened afterwards start from them."""
