@@ -44,6 +44,7 @@ bench: install bench-validate
 	$(BIN)/python benchmarks/sentiment_speed.py
 	$(BIN)/python benchmarks/dag_parse.py
 	$(BIN)/python benchmarks/backfill.py
+	$(BIN)/python benchmarks/nightly.py
 	$(BIN)/python benchmarks/pipeline.py --scale 1,10
 
 lint: install
