@@ -175,3 +175,35 @@ def test_version_11_keeps_every_cached_text_under_its_uuid_key(tmp_path, warehou
                             {"t": texts[0]}).scalar_one() == 5
         assert conn.execute(sa.text("select count(*) from ops.sentiment_cache")).scalar_one() == 3
     engine.dispose()
+
+
+def test_version_17_counts_the_terms_of_every_stored_date(tmp_path, warehouse_url, monkeypatch):
+    """A warehouse of version 16 holds facts but no term counts: version 17 marks its dates dirty,
+    and the next build counts their texts, which emerging terms sum."""
+    landing = tmp_path / "landing"
+    write_day(landing, D1, posts=[("1790000000000000001", "u1", "CUST-7", "@Acme still no signal"),
+                                  ("1790000000000000002", "u2", "", "Signal lost again, no signal")])
+    config = tmp_path / "sources.yml"
+    config.write_text(SOURCES)
+    for name, value in (("CX_HOME", tmp_path / "home"), ("CX_LANDING_DIR", landing),
+                        ("CX_WAREHOUSE_URL", warehouse_url), ("CX_PII_KEY", "upgrade-key")):
+        monkeypatch.setenv(name, str(value))
+    pipeline = Pipeline.from_env(config)
+    pipeline.init_db()
+    pipeline.run_day(D1, deliver=False)
+    with pipeline.engine.begin() as conn:  # back to version 16: no table, no record, nothing pending
+        conn.execute(sa.text("drop table marts.term_day_counts"))
+        conn.execute(sa.text("delete from ops.schema_migrations where version = 17"))
+        assert conn.execute(sa.text("select count(*) from ops.dirty_dates")).scalar_one() == 0
+
+    assert pipeline.init_db() == [17]
+    with pipeline.engine.connect() as conn:
+        assert conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars().all() == [D1]
+    pipeline.build_marts(D1)
+    with pipeline.engine.connect() as conn:
+        docs = dict(conn.execute(sa.text("select term, docs from marts.term_day_counts where feedback_date = :d"),
+                                 {"d": D1}).all())
+    # "signal" in both texts (once per text however often), "lost" in one; "still", "no", "again" are stopwords
+    assert docs["signal"] == 2 and docs["lost"] == 1
+    assert "still" not in docs and "no signal" not in docs
+    pipeline.engine.dispose()
