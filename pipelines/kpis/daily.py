@@ -5,10 +5,11 @@ version re-tags the other dates.
 Each feedback date whose facts or tags changed has its day statistics rewritten (the additive
 counts and sums of `marts.kpi_day_stats`, the score cells of theme impact) and each date whose
 texts changed its term counts (`marts.term_day_counts`); the windows and baselines then sum those
-stored days instead of re-reading 28 days of facts or texts per kpi date. A feedback date d feeds the
-windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the latest kpi
-date already computed) are recomputed: delete, then insert, inside the caller's transaction, so a
-rerun writes identical rows.
+stored days instead of re-reading 28 days of facts or texts per kpi date. A feedback date d feeds
+the windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the
+latest kpi date already computed) are recomputed: delete, then insert, inside the caller's
+transaction, so a rerun writes identical rows; on kpi dates computed before, customers at risk
+only for the customers whose interactions changed.
 """
 
 from __future__ import annotations

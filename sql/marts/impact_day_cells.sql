@@ -1,7 +1,8 @@
 -- The day cells of theme impact for the feedback dates :min_date .. :max_date (consecutive dirty
 -- dates): per date and metric, how many items gave each score (marts.impact_day_scores) and how
--- many of them name each theme (marts.impact_day_theme_scores). A theme's impact and its bootstrap depend only on these counts
--- (pipelines/kpis/analytics.py), and counts add up over the days of a window.
+-- many of them name each theme (marts.impact_day_theme_scores). A theme's impact and its bootstrap
+-- depend only on these counts (pipelines/kpis/analytics.py), and counts add up over the days of a
+-- window.
 delete from marts.impact_day_scores where feedback_date between :min_date and :max_date;
 
 delete from marts.impact_day_theme_scores where feedback_date between :min_date and :max_date;

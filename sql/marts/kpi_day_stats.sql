@@ -1,8 +1,7 @@
 -- grain: one row per (feedback_date, segment_type, segment_value, stat) for the feedback dates
 -- :min_date .. :max_date (consecutive dates whose facts or tags changed): the additive sufficient
--- statistics (n,
--- counts k1..k5, sums s1, s2) of one day, which kpi_inputs.sql sums over each window and
--- pipelines/kpis/stats.py turns into every metric and interval of KPIS.md.
+-- statistics (n, counts k1..k5, sums s1, s2) of one day, which kpi_inputs.sql sums over each
+-- window and pipelines/kpis/stats.py turns into every metric and interval of KPIS.md.
 -- s1 and s2 are exact decimals: a float sum depends on the order the engine adds rows in (parallel
 -- aggregation), so reruns over the same facts gave intervals differing in the last bit.
 -- A range, not a list of dates: a list as a subquery made DuckDB hold every observation of a

@@ -1,9 +1,10 @@
 -- Version 16: the KPI stage keeps, per feedback date, what its windows add up, and rebuilds only the
 -- dates that changed. kpi_daily and theme_impact used to re-read every fact of 28 days before each
 -- recomputed kpi date: a build after late items and edits (which keep about 15 dates dirty) read six
--- weeks of a mid-size brand's facts. Now a dirty date's statistics are written once (sql/marts/kpi_day_stats.sql,
--- sql/marts/impact_day_cells.sql) and the windows sum these few rows. No primary keys: every
--- build deletes a date's rows before writing them again (DuckDB's indexes would slow both).
+-- weeks of a mid-size brand's facts. Now a dirty date's statistics are written once
+-- (sql/marts/kpi_day_stats.sql, sql/marts/impact_day_cells.sql) and the windows sum these few rows.
+-- No primary keys: every build deletes a date's rows before writing them again (DuckDB's indexes
+-- would slow both).
 
 -- grain: one row per (feedback_date, segment_type, segment_value, stat): the additive sufficient
 -- statistics of kpi_inputs.sql for one day (n, counts k1..k5, exact sums s1, s2)
