@@ -3,9 +3,9 @@
 Writes sample data for HISTORY + 1 days, backfills the first HISTORY days into a fresh warehouse,
 then runs the last day as the nightly run does (each source loaded, then one build of the marts
 and KPIs) and times its loads and its build. Late items (1-3 days back) and review edits (up to
-14) keep earlier dates dirty, so the build rebuilds about 15 feedback dates and recomputes the kpi
-dates they reach: the cost a brand pays every night, which a single-day benchmark on an empty
-warehouse does not show. Prints the figures and writes them as JSON (default
+14) keep earlier dates dirty, so the build writes about 15 feedback dates (the new one whole, the
+others' changed items) and recomputes the kpi dates they reach: the cost a brand pays every night,
+which a single-day benchmark on an empty warehouse does not show. Prints the figures and writes them as JSON (default
 var/benchmarks/nightly.json). Usage: python benchmarks/nightly.py [--history 29] [--scale 1]
 (--scale 134 is the mid-size brand of issue #8: about 44,000 rows a day.)
 """

@@ -362,12 +362,13 @@ class Pipeline:
             marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
             dirty = sorted(marked for marked, _ in marks)
             tracked = bool(dirty) and computed_since(conn, dirty[0])  # else every kpi date is new
+            built = None
             if dirty:
-                build_star(conn, self.config.sources, self.taxonomy, dirty, changed_customers=tracked)
+                built = build_star(conn, self.config.sources, self.taxonomy, changed_customers=tracked)
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()
-            update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked)
+            update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked, built=built)
             release_freed()
             results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),

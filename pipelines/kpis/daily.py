@@ -1,11 +1,11 @@
 """The KPI stage: themes, `marts.kpi_daily` and the analytic marts for the dates that changed.
 
-Themes are tagged as build_star builds the facts of the dirty dates; here only a new taxonomy
-version re-tags the other dates.
-Each feedback date whose facts or tags changed has its day statistics rewritten (the additive
-counts and sums of `marts.kpi_day_stats`, the score cells of theme impact) and each date whose
-texts changed its term counts (`marts.term_day_counts`); the windows and baselines then sum those
-stored days instead of re-reading 28 days of facts or texts per kpi date. A feedback date d feeds
+Themes are tagged as build_star writes the facts; here only a new taxonomy version re-tags the
+other dates. Each feedback date whose facts or tags changed has its day statistics rewritten (the
+additive counts and sums of `marts.kpi_day_stats`, the score cells of theme impact), and each date
+build_star rebuilt whole its term counts (`marts.term_day_counts`; on the others build_star moved
+them by the rewritten texts); the windows and baselines then sum those stored days instead of
+re-reading 28 days of facts or texts per kpi date. A feedback date d feeds
 the windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the
 latest kpi date already computed) are recomputed: delete, then insert, inside the caller's
 transaction, so a rerun writes identical rows; on kpi dates computed before, customers at risk
@@ -24,7 +24,7 @@ from pipelines.kpis import analytics
 from pipelines.kpis.stats import compute_metrics
 from pipelines.kpis.themes import Taxonomy
 from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, run_sql_file, sql_text
-from pipelines.warehouse.star import tag_items
+from pipelines.warehouse.star import StarBuild, tag_items
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
@@ -56,8 +56,8 @@ def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
 
 
 def write_term_counts(conn: sa.Connection, dates: list[date]) -> None:
-    """Rewrite the term counts (`marts.term_day_counts`) of feedback `dates` from their texts: what
-    the baselines of emerging terms sum. Texts do not depend on the taxonomy, so a new version
+    """Rewrite the term counts (`marts.term_day_counts`) of feedback `dates` from all their texts:
+    what the baselines of emerging terms sum. Texts do not depend on the taxonomy, so a new version
     leaves them be."""
     for day in dates:  # one day's texts at a time: the dates can span the whole history
         conn.execute(sa.text("delete from marts.term_day_counts where feedback_date = :day"), {"day": day})
@@ -93,24 +93,27 @@ def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[
     insert_frame(conn, rows, table)
 
 
-def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date]) -> list[date]:
+def update_themes(conn: sa.Connection, taxonomy: Taxonomy, dirty: list[date], whole: list[date]) -> list[date]:
     """Follow a new taxonomy version: rewrite `marts.dim_theme` and re-tag every feedback date but
-    the dirty ones (build_star tagged those as it built their facts). Returns the dates whose tags
-    may have changed: `dirty`, or every date when the version changed."""
+    those build_star rebuilt `whole` (it tagged their items as it built their facts; on the other
+    dirty dates it tagged only the items it rewrote). Returns the dates whose tags may have
+    changed: `dirty`, or every date when the version changed."""
     known = conn.execute(sa.text("select max(taxonomy_version) from marts.dim_theme")).scalar()
     if known == taxonomy.version:
         return dirty
     conn.execute(sa.text("delete from marts.dim_theme"))
     insert_frame(conn, taxonomy.dimension(), "marts.dim_theme")
     every = sorted(conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback")).scalars())
-    stale = sorted(set(every) - set(dirty))
+    stale = sorted(set(every) - set(whole))
     if stale:
+        conn.execute(in_list("delete from marts.feedback_theme where feedback_date in :dates", "dates"),
+                     {"dates": stale})
         conn.execute(in_list(
             "create temporary table tmp_retag as select f.feedback_id, f.feedback_date, f.text, s.journey_stage, "
             "s.touchpoint, row_number() over () as item_no from marts.fct_feedback as f "
             "left join marts.fct_survey_response as s on s.feedback_id = f.feedback_id "
             "where f.feedback_date in :dates", "dates"), {"dates": stale})
-        with frame_as_table(conn, tag_items(conn, taxonomy, "tmp_retag", stale), "tmp_feedback_hints"):
+        with frame_as_table(conn, tag_items(conn, taxonomy, "tmp_retag"), "tmp_feedback_hints"):
             conn.execute(sa.text(
                 "update marts.fct_feedback set journey_stage = h.journey_stage, touchpoint = h.touchpoint, "
                 "pyramid_level = h.pyramid_level from tmp_feedback_hints as h "
@@ -129,16 +132,18 @@ class KpiUpdate:
 
 
 def update_kpis(
-    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy, changed_customers: bool = False
+    conn: sa.Connection, day: date, dirty: list[date], taxonomy: Taxonomy, changed_customers: bool = False,
+    built: StarBuild | None = None,
 ) -> KpiUpdate:
     """Themes, then `marts.kpi_daily` and the analytic marts for the kpi dates the changed dates reach.
+    `built`: what build_star did to the dirty dates (without it, they count as rebuilt whole).
 
     With `changed_customers`, tmp_changed_customers (build_star) names the customers whose
     interactions changed, and kpi dates computed before rewrite the customers at risk of those
     only; without it every customer of every kpi date is rewritten. Drops tmp_changed_customers.
     """
-    write_term_counts(conn, dirty)
-    dirty = update_themes(conn, taxonomy, dirty)
+    write_term_counts(conn, dirty if built is None else built.recount)
+    dirty = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
     write_day_statistics(conn, dirty)
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)

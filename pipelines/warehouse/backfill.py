@@ -4,11 +4,12 @@ Each day's sources load exactly as in a nightly run (one transaction per source 
 backfilled day is indistinguishable from a nightly one. What a nightly run does per day and a
 backfill does per chunk is the expensive part: rebuilding the marts and KPIs for the dirty dates.
 A chunk ends once its days have read `chunk_rows` rows (or after `chunk_days` days, when given):
-the number of mart builds follows the rows loaded. A build rebuilds every dirty date whole, and
-late items and edits make earlier dates dirty (in the sample data, up to 14 days back), and its
-KPIs read up to 28 days before those: so a build costs and holds the rows of its chunk plus those
-of about six weeks before it. Where a day brings far fewer rows than `chunk_rows` that is small
-beside the chunk; where it brings a mid-size brand's 44,000 it is not (README, Benchmarks).
+the number of mart builds follows the rows loaded. A build writes the chunk's new dates whole and,
+on the earlier dates late items and edits make dirty (in the sample data, up to 14 days back),
+only the changed items; but its day statistics read those dates whole, and its KPIs up to 28 days
+before them: so a build also reads the rows of about six weeks before its chunk. Where a day
+brings far fewer rows than `chunk_rows` that is small beside the chunk; where it brings a mid-size
+brand's 44,000 it is not (README, Benchmarks).
 
 Resumable: a day is marked successful only once its chunk's marts are built; days already
 successful are skipped unless forced; a forced day rereads its files (the file ledger replaces

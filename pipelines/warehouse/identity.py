@@ -7,10 +7,11 @@ graph). The customer's key derives from the smallest identifier of its component
 (marts.customer_key(), migration 14), so the same data gives the same keys whatever order the
 days were loaded in.
 
-Incremental: only the dirty dates' items are read, plus the stored identities of the customers
-they touch. When a new item links two known customers they merge: the survivor is the key the
-merged component derives, the other keeps its dim_customer row with `merged_into` set and its
-facts on other dates are re-pointed. Links are never undone by later data.
+Incremental: only the items a build rewrites are read (sql/marts/rebuild_items.sql), plus the
+stored identities of the customers they touch; the items it keeps were resolved when written, and
+their links are stored. When a new item links two known customers they merge: the survivor is
+the key the merged component derives, the other keeps its dim_customer row with `merged_into` set
+and its other facts are re-pointed. Links are never undone by later data.
 
 The identifiers stay in the warehouse (sql/marts/identity_graph.sql numbers them); Python sees
 integers only: on a large day 450,000 edges as strings held about 450 MB of the mart stage's peak.
@@ -45,7 +46,7 @@ def components(edges: pd.DataFrame, known: pd.DataFrame, nodes: int) -> np.ndarr
 
 
 def resolve_customers(conn: sa.Connection) -> None:
-    """Resolve the dirty dates' items to customers, leaving tmp_item_customer (feedback_id,
+    """Resolve the items a build rewrites to customers, leaving tmp_item_customer (feedback_id,
     customer_key; items without any identifier get no row) for the facts.
 
     Writes marts.dim_customer and marts.customer_identity for every customer touched and

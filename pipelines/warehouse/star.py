@@ -1,12 +1,14 @@
 """The star schema's incremental build: dimensions first, then customers, then the facts.
 
 Everything reads the dirty dates (ops.dirty_dates) only, inside the caller's transaction, so the
-marts move from one consistent state to the next and the cost follows the rows that changed.
+marts move from one consistent state to the next; on a date built before, only the items that
+changed are rewritten, so the cost follows the rows that changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 
 from pipelines.config import NAME_RE, SourceConfig
 from pipelines.errors import ConfigError
+from pipelines.kpis.analytics import term_counts
 from pipelines.kpis.themes import Taxonomy, ThemeCache, tag
 from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file
 from pipelines.warehouse.identity import resolve_customers
@@ -44,8 +47,9 @@ def add_members(conn: sa.Connection, frame: str) -> None:
             f"where {column} is not null and {column} not in (select {column} from marts.dim_{column})")
 
 
-def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str, dates: list[date]) -> pd.DataFrame:
-    """Tag the feedback of table `items` with the taxonomy and replace marts.feedback_theme for `dates`.
+def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str) -> pd.DataFrame:
+    """Tag the feedback of table `items` with the taxonomy into marts.feedback_theme (the caller
+    deletes what they replace).
 
     `items` has feedback_id, feedback_date, text, the survey's journey_stage and touchpoint, and
     item_no numbering its rows 1..n; it is read TAG_CHUNK rows at a time, so memory follows the
@@ -55,9 +59,6 @@ def tag_items(conn: sa.Connection, taxonomy: Taxonomy, items: str, dates: list[d
     """
     if not NAME_RE.match(items):
         raise ConfigError(f"not an allowed identifier: {items!r}")
-    if dates:
-        conn.execute(in_list("delete from marts.feedback_theme where feedback_date in :dates", "dates"),
-                     {"dates": dates})
     cache = ThemeCache(conn, taxonomy)  # texts tagged before: a lookup
     total = conn.execute(sa.text(f"select count(*) from {items}")).scalar_one()
     fills = []
@@ -100,26 +101,75 @@ def clear_dirty_dates(conn: sa.Connection, marks: Iterable[tuple[date, int]]) ->
                      {"dates": days, "mark": mark})
 
 
-def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy, dirty: list[date],
-               changed_customers: bool = False) -> None:
-    """Rebuild the dimensions and facts for the dirty dates (`dirty`, as read from ops.dirty_dates),
-    in the caller's transaction; the feedback items are tagged with `taxonomy` before fct_feedback
-    takes them. With `changed_customers`, leaves tmp_changed_customers (customer_hash): the
-    customers whose interactions the rebuild changed, for the KPI stage (update_kpis drops it)."""
+@dataclass(frozen=True)
+class StarBuild:
+    """What build_star did to the dirty dates: those it rebuilt `whole` (the others: only their
+    changed items), and those whose term counts are still to be `recount` from their texts (the
+    whole ones and any never counted; the others' counts it moved by the rewritten texts)."""
+
+    whole: list[date]
+    recount: list[date]
+
+
+def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy,
+               changed_customers: bool = False) -> StarBuild:
+    """Rebuild the dimensions and facts of the dirty dates in the caller's transaction: new dates
+    whole, on the others the items whose staged version changed (sql/marts/rebuild_items.sql).
+    The items are tagged with `taxonomy` before fct_feedback takes them. With `changed_customers`,
+    leaves tmp_changed_customers (customer_hash): the customers whose interactions the rebuild
+    changed, for the KPI stage (update_kpis drops it)."""
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
+    run_sql_file(conn, "marts/rebuild_items.sql")
     if changed_customers:
         run_sql_file(conn, "marts/interactions.sql")
         run_sql_file(conn, "marts/interactions_before.sql")
+    counted = sorted(conn.execute(sa.text(
+        "select feedback_date from tmp_partial_dates "
+        "intersect select feedback_date from marts.term_day_counts")).scalars())
+    removed = term_counts(rewritten_texts(conn, counted))  # before their facts are rewritten
     resolve_customers(conn)  # leaves tmp_item_customer
     run_sql_file(conn, "marts/feedback_items.sql")
-    hints = tag_items(conn, taxonomy, "tmp_feedback_items", dirty)
+    conn.exec_driver_sql("delete from marts.feedback_theme where feedback_date in (select feedback_date from "
+                         "tmp_whole_dates) or (feedback_date in (select feedback_date from tmp_partial_dates) "
+                         "and feedback_id in (select feedback_id from tmp_rewrite))")
+    hints = tag_items(conn, taxonomy, "tmp_feedback_items")
     with frame_as_table(conn, hints, "tmp_feedback_hints"):
         for name in FACT_FILES:
             run_sql_file(conn, f"marts/{name}")
     if changed_customers:
         run_sql_file(conn, "marts/changed_customers.sql")
+    move_term_counts(conn, removed, term_counts(rewritten_texts(conn, counted)))
+    dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
+    whole = sorted(conn.execute(sa.text("select feedback_date from tmp_whole_dates")).scalars())
     conn.exec_driver_sql("drop table tmp_item_customer")
     conn.exec_driver_sql("drop table tmp_feedback_items")
     conn.exec_driver_sql("drop view tmp_feedback_source")
+    for view in ("tmp_rebuilt_reviews", "tmp_rebuilt_mentions", "tmp_rebuilt_responses"):
+        conn.exec_driver_sql(f"drop view {view}")
+    for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates"):
+        conn.exec_driver_sql(f"drop table {table}")
+    return StarBuild(whole, sorted(set(dirty) - set(counted)))
+
+
+def rewritten_texts(conn: sa.Connection, dates: list[date]) -> pd.DataFrame:
+    """The texts in fct_feedback of the items rewritten on `dates` (dates built before; tmp_rewrite,
+    rebuild_items.sql): feedback_date, text."""
+    if not dates:
+        return pd.DataFrame({"feedback_date": [], "text": []})
+    return read_frame(conn, in_list(
+        "select feedback_date, text from marts.fct_feedback where feedback_date in :dates "
+        "and feedback_id in (select feedback_id from tmp_rewrite)", "dates"), {"dates": dates})
+
+
+def move_term_counts(conn: sa.Connection, removed: pd.DataFrame, added: pd.DataFrame) -> None:
+    """Take the term counts of the rewritten items' old texts (`removed`) off marts.term_day_counts
+    and add those of their new ones (`added`): the counts of disjoint texts add up, so a date with a
+    few changed items needs not tokenise its tens of thousands of others."""
+    delta = pd.concat([added, removed.assign(docs=-removed["docs"])], ignore_index=True)
+    delta = delta.groupby(["feedback_date", "term"], as_index=False, sort=False)["docs"].sum()
+    delta = delta[delta["docs"] != 0].astype({"docs": "int64"})
+    if not delta.empty:
+        with frame_as_table(conn, delta, "tmp_term_delta"):
+            run_sql_file(conn, "marts/term_day_counts.sql")

@@ -1,10 +1,15 @@
--- grain: one row per text-bearing item of any family; rebuilt for the dirty dates only, from
+-- grain: one row per text-bearing item of any family; rewritten for the items of
+-- sql/marts/rebuild_items.sql only, from
 -- tmp_feedback_source (feedback_items.sql) with the customer keys of tmp_item_customer
 -- (pipelines/warehouse/identity.py) and the journey stage, touchpoint and pyramid level of
 -- tmp_feedback_hints (star.tag_items: survey fields first, else the theme hints), written here,
 -- not updated afterwards: DuckDB rewrites every updated row of an indexed table, which made an
 -- UPDATE the slowest statement of a large day
-delete from marts.fct_feedback where feedback_date in (select feedback_date from ops.dirty_dates);
+-- a date rebuilt whole holds no other fact, but may hold texts or tags of facts deleted by hand
+delete from marts.fct_feedback
+where feedback_date in (select feedback_date from tmp_whole_dates)
+    or (feedback_date in (select feedback_date from tmp_partial_dates)
+        and feedback_id in (select feedback_id from tmp_rewrite));
 
 insert into marts.fct_feedback (
     feedback_id, family, source, occurred_at, feedback_date, text, sentiment_score,

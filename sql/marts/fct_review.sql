@@ -1,14 +1,16 @@
--- grain: one row per review (its latest version); rebuilt for the dirty dates only.
+-- grain: one row per review (its latest version), with the staged version (`_load_id`) it was
+-- built from; rewritten for the items of sql/marts/rebuild_items.sql only.
 -- tmp_item_customer (feedback_id, customer_key) comes from pipelines/warehouse/identity.py.
-delete from marts.fct_review where feedback_date in (select feedback_date from ops.dirty_dates);
+delete from marts.fct_review
+where feedback_date in (select feedback_date from tmp_partial_dates)
+    and feedback_id in (select feedback_id from tmp_rewrite);
 
 insert into marts.fct_review (
     feedback_id, source, review_id, occurred_at, feedback_date, rating, product, location,
-    customer_key, author_hash, is_replied, reply_hours, sentiment_score, sentiment_label
+    customer_key, author_hash, is_replied, reply_hours, sentiment_score, sentiment_label, load_id
 )
 with reviews as (
-    select * from staging.stg_review
-    where feedback_date in (select feedback_date from ops.dirty_dates)
+    select * from tmp_rebuilt_reviews
 ),
 final as (
     select
@@ -27,7 +29,8 @@ final as (
             then cast(extract(epoch from (reply_at - created_at)) as double precision) / 3600.0
         end as reply_hours,
         sentiment_score,
-        sentiment_label
+        sentiment_label,
+        _load_id as load_id
     from reviews as r
     left join tmp_item_customer as c on c.feedback_id = r.source || ':' || r.review_id
 )

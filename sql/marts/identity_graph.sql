@@ -1,28 +1,25 @@
--- The identity graph of the dirty dates' items, numbered for pipelines/warehouse/identity.py,
--- which reads only the numbers (item_no, node_no, customer_no) and finds the connected components;
--- the identifiers themselves stay in the warehouse (as strings in Python they were the largest
--- part of the mart stage's peak). Views, except for the small tmp_identity_known: DuckDB frees a
+-- The identity graph of the items a build rewrites (rebuild_items.sql), numbered for
+-- pipelines/warehouse/identity.py, which reads only the numbers (item_no, node_no, customer_no)
+-- and finds the connected components; the identifiers themselves stay in the warehouse (as
+-- strings in Python they were the largest part of the mart stage's peak). Views, except for the small tmp_identity_known: DuckDB frees a
 -- temporary table created in a transaction only when it ends, and the marts transaction lasts the
 -- whole stage. e-mail and customer id link across sources; an author handle only within its own
 -- source (display names collide).
 
 -- grain: one row per (item, identifier)
 create temporary view tmp_identity_edges as
-with dirty as (
-    select feedback_date from ops.dirty_dates
-),
-reviews as (
+with reviews as (
     select source || ':' || review_id as feedback_id, email_hash, customer_id_hash,
         source || ':' || author_hash as author
-    from staging.stg_review where feedback_date in (select feedback_date from dirty)
+    from tmp_rebuilt_reviews
 ),
 mentions as (
     select source || ':' || mention_id, email_hash, customer_id_hash, source || ':' || author_hash
-    from staging.stg_mention where feedback_date in (select feedback_date from dirty)
+    from tmp_rebuilt_mentions
 ),
 responses as (
     select source || ':' || response_id, email_hash, customer_id_hash, source || ':' || respondent_hash
-    from staging.stg_survey_response where feedback_date in (select feedback_date from dirty)
+    from tmp_rebuilt_responses
 ),
 items as (
     select * from reviews

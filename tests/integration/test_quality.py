@@ -140,8 +140,9 @@ def test_critical_mart_failure_rolls_back_and_publishes_nothing(tiny):
     tiny.run_day(D)
     report = tiny.settings.reports_dir / DAY / f"cx_report_{DAY}.html"
     report.unlink()
-    with tiny.engine.begin() as conn:  # a scoring bug: a sentiment score outside [-1, 1]
-        conn.execute(sa.text("update staging.stg_review set sentiment_score = 5 where review_id = 'tp0'"))
+    with tiny.engine.begin() as conn:  # a scoring bug staged a new version with a score outside [-1, 1]
+        conn.execute(sa.text("update staging.stg_review set sentiment_score = 5, _load_id = 'rescored' "
+                             "where review_id = 'tp0'"))
         conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D})
         before = conn.execute(sa.text("select count(*) from marts.kpi_daily")).scalar_one()
     with pytest.raises(RunError, match=r"marts.fct_feedback: sentiment_score: expect_column_values_to_be_between"):

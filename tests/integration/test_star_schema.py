@@ -8,16 +8,18 @@ import hashlib
 import io
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from pipelines.config import SQL_DIR
+from pipelines.config import SQL_DIR, load_config
 from pipelines.errors import RunError
+from pipelines.kpis.analytics import read_texts, term_counts
 from pipelines.quality.marts import REFERENCES, check_marts, reference_results
 from pipelines.run import Pipeline
+from pipelines.sample import generate
 from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database
 
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
@@ -227,6 +229,58 @@ def test_rebuilding_a_date_rewrites_only_the_identifiers_that_changed(star):
     # the rebuild: none changed
     assert written == [4, 0]
     assert keys(star) == before
+
+
+def test_a_build_rewrites_only_the_changed_items_of_a_date_built_before(tmp_path, warehouse_url, monkeypatch):
+    """Late items and edits make dates built before dirty again: there a build rewrites the items
+    whose staged version changed, keeps every other fact as stored, and moves the dates' term
+    counts by the rewritten texts instead of counting every text again."""
+    root = Path(__file__).parents[2]
+    start, end = date(2026, 3, 5), date(2026, 3, 10)
+    cfg = load_config(root / "config" / "sources.yml")
+    generate(tmp_path / "landing", start, end, scale=2, seed=5, tz=cfg.timezone, brand=cfg.brand,
+             competitors=cfg.competitors)
+    for variable, value in (("CX_WAREHOUSE_URL", warehouse_url), ("CX_HOME", tmp_path / "home"),
+                            ("CX_LANDING_DIR", tmp_path / "landing"), ("CX_PII_KEY", "same-key")):
+        monkeypatch.setenv(variable, str(value))
+    pipeline = Pipeline.from_env(root / "config" / "sources.yml")
+    pipeline.init_db()
+    pipeline.backfill(start, end - timedelta(days=1), chunk_days=1)
+    with pipeline.engine.begin() as conn:  # markers no build writes
+        before = {(d, t): n for d, t, n in conn.execute(sa.text(
+            "select feedback_date, term, docs from marts.term_day_counts"))}
+        conn.execute(sa.text("update marts.fct_feedback set url = 'as stored'"))
+        conn.execute(sa.text("update marts.term_day_counts set docs = docs + 1000"))
+        stored = set(conn.execute(sa.text("select feedback_id from marts.fct_feedback")).scalars())
+    run = pipeline.run_day(end, deliver=False)
+    with pipeline.engine.connect() as conn:
+        rewritten = set(conn.execute(sa.text(
+            "select feedback_id from marts.fct_feedback where feedback_date < :end "
+            "and coalesce(url, '') <> 'as stored'"), {"end": end}).scalars())
+        kept = conn.execute(sa.text("select count(*) from marts.fct_feedback where url = 'as stored'")).scalar_one()
+        # the texts the last load staged on earlier dates: late items and new versions of stored ones
+        staged = set(conn.execute(sa.text(
+            "select source || ':' || review_id from staging.stg_review where _load_id = :run and feedback_date < :end "
+            "and text is not null union "
+            "select source || ':' || mention_id from staging.stg_mention where _load_id = :run "
+            "and feedback_date < :end and text is not null union "
+            "select source || ':' || response_id from staging.stg_survey_response where _load_id = :run "
+            "and feedback_date < :end and text is not null"), {"run": run.run_id, "end": end}).scalars())
+        earlier = {(d, t): n for d, t, n in conn.execute(sa.text(
+            "select feedback_date, term, docs from marts.term_day_counts where feedback_date < :end"), {"end": end})}
+        texts = read_texts(conn, start - timedelta(days=30), end - timedelta(days=1))
+    edited = rewritten & stored
+    assert edited and rewritten - stored  # sample data: review edits and late items
+    assert rewritten == staged
+    assert kept == len(stored) - len(edited) > 10 * len(rewritten)
+    # each earlier count is its texts' count now, plus the marker where it was stored before: moved by
+    # the rewritten texts, not counted again (a term no text holds any more keeps only the marker)
+    fresh = {(d, t): n for d, t, n in term_counts(texts).itertuples(index=False)}
+    assert set(fresh) <= set(earlier)
+    assert earlier == {key: fresh.get(key, 0) + (1000 if key in before else 0) for key in earlier}
+    assert any(earlier[key] != before[key] + 1000 for key in earlier if key in before)  # moved
+    assert any(key not in before for key in earlier)  # the rewritten texts brought new terms
+    pipeline.engine.dispose()
 
 
 def test_facts_reference_every_dimension(star):
