@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ import sqlalchemy as sa
 
 from pipelines.config import load_config
 from pipelines.run import Pipeline
+from pipelines.sample import generate
 from tests.integration import vendor_api as v
 
 PG_ADMIN_URL = os.environ.get("CX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).parents[2]
 DAY = "2026-03-10"  # a Tuesday, in GMT (London is on UTC until 29 March)
 
 
@@ -141,6 +144,23 @@ def tiny(tmp_path, warehouse_url, monkeypatch) -> Pipeline:
     yield pipeline
     pipeline.engine.dispose()
 
+
+
+def sample_history(tmp_path: Path, warehouse_url: str, monkeypatch, start: date, end: date) -> Pipeline:
+    """A pipeline over sample data for `start`..`end` (scale 2: late items and review edits) whose
+    warehouse holds every day but the last, backfilled one build a day, so that running the last
+    day reaches dates built before."""
+    config = ROOT / "config" / "sources.yml"
+    cfg = load_config(config)
+    generate(tmp_path / "landing", start, end, scale=2, seed=5, tz=cfg.timezone, brand=cfg.brand,
+             competitors=cfg.competitors)
+    for variable, value in (("CX_WAREHOUSE_URL", warehouse_url), ("CX_HOME", tmp_path / "home"),
+                            ("CX_LANDING_DIR", tmp_path / "landing"), ("CX_PII_KEY", "same-key")):
+        monkeypatch.setenv(variable, str(value))
+    pipeline = Pipeline.from_env(config)
+    pipeline.init_db()
+    pipeline.backfill(start, end - timedelta(days=1), chunk_days=1)
+    return pipeline
 
 @pytest.fixture(scope="module")
 def loopback():

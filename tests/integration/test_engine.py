@@ -1,5 +1,6 @@
-"""The warehouse engine: DuckDB's allocator returns freed query memory early and large inserts write
-their row groups at once, unless the URL says otherwise; a URL's query is no part of the file's path."""
+"""The warehouse engine: DuckDB's allocator returns freed query memory early, large inserts write
+their row groups at once and checkpoints wait for 128 MB of log, unless the URL says otherwise; a
+URL's query is no part of the file's path."""
 
 from pipelines.warehouse.db import make_engine
 
@@ -9,16 +10,17 @@ def _settings(url: str) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "select name, value from duckdb_settings() "
-            "where name like 'allocator%flush_threshold' or name = 'write_buffer_row_group_count'").all()
+            "where name like 'allocator%flush_threshold' "
+            "or name in ('write_buffer_row_group_count', 'checkpoint_threshold')").all()
     engine.dispose()
     return dict(rows)
 
 
-def test_duckdb_flushes_its_allocator_past_8_mb_and_buffers_one_row_group(tmp_path):
-    # DuckDB's own defaults are 128 MiB, 512 MiB and 5 row groups
+def test_duckdb_flushes_its_allocator_past_8_mb_buffers_one_row_group_and_checkpoints_past_128_mb(tmp_path):
+    # DuckDB's own defaults are 128 MiB, 512 MiB, 5 row groups and 16 MiB
     assert _settings(f"duckdb:///{tmp_path / 'a' / 'warehouse.duckdb'}") == {
         "allocator_flush_threshold": "7.6 MiB", "allocator_bulk_deallocation_flush_threshold": "7.6 MiB",
-        "write_buffer_row_group_count": "1"}
+        "write_buffer_row_group_count": "1", "checkpoint_threshold": "122.0 MiB"}
 
 
 def test_a_setting_in_the_url_wins_and_a_path_in_it_makes_no_folder(tmp_path):

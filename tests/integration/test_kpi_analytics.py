@@ -19,7 +19,7 @@ from pipelines.run import Pipeline
 from pipelines.sample import generate
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
-from tests.integration.conftest import DAY, _drop_database, _postgres_database
+from tests.integration.conftest import DAY, _drop_database, _postgres_database, sample_history
 
 D = date.fromisoformat(DAY)
 ROOT = Path(__file__).parents[2]
@@ -255,16 +255,8 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
 def test_a_build_keeps_the_rows_at_risk_of_customers_it_did_not_change(tmp_path, warehouse_url, monkeypatch):
     """Late items and edits reach kpi dates computed before: there a build rewrites the customers at
     risk of the customers whose interactions changed and keeps every other row as stored."""
-    start, end = D - timedelta(days=5), D
-    cfg = load_config(ROOT / "config" / "sources.yml")
-    generate(tmp_path / "landing", start, end, scale=2, seed=5, tz=cfg.timezone, brand=cfg.brand,
-             competitors=cfg.competitors)
-    for variable, value in (("CX_WAREHOUSE_URL", warehouse_url), ("CX_HOME", tmp_path / "home"),
-                            ("CX_LANDING_DIR", tmp_path / "landing"), ("CX_PII_KEY", "same-key")):
-        monkeypatch.setenv(variable, str(value))
-    pipeline = Pipeline.from_env(ROOT / "config" / "sources.yml")
-    pipeline.init_db()
-    pipeline.backfill(start, end - timedelta(days=1), chunk_days=1)
+    end = D
+    pipeline = sample_history(tmp_path, warehouse_url, monkeypatch, D - timedelta(days=5), end)
     with pipeline.engine.begin() as conn:  # a marker no build writes
         conn.execute(sa.text("update marts.customers_at_risk set text = 'as stored'"))
     run = pipeline.run_day(end, deliver=False)

@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pipelines.config import SQL_DIR, load_config
+from pipelines.config import SQL_DIR
 from pipelines.errors import RunError
 from pipelines.kpis.analytics import read_texts, term_counts
 from pipelines.quality.marts import REFERENCES, check_marts, reference_results
 from pipelines.run import Pipeline
-from pipelines.sample import generate
-from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database
+from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database, sample_history
 
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 SOURCES = """\
@@ -235,17 +234,8 @@ def test_a_build_rewrites_only_the_changed_items_of_a_date_built_before(tmp_path
     """Late items and edits make dates built before dirty again: there a build rewrites the items
     whose staged version changed, keeps every other fact as stored, and moves the dates' term
     counts by the rewritten texts instead of counting every text again."""
-    root = Path(__file__).parents[2]
     start, end = date(2026, 3, 5), date(2026, 3, 10)
-    cfg = load_config(root / "config" / "sources.yml")
-    generate(tmp_path / "landing", start, end, scale=2, seed=5, tz=cfg.timezone, brand=cfg.brand,
-             competitors=cfg.competitors)
-    for variable, value in (("CX_WAREHOUSE_URL", warehouse_url), ("CX_HOME", tmp_path / "home"),
-                            ("CX_LANDING_DIR", tmp_path / "landing"), ("CX_PII_KEY", "same-key")):
-        monkeypatch.setenv(variable, str(value))
-    pipeline = Pipeline.from_env(root / "config" / "sources.yml")
-    pipeline.init_db()
-    pipeline.backfill(start, end - timedelta(days=1), chunk_days=1)
+    pipeline = sample_history(tmp_path, warehouse_url, monkeypatch, start, end)
     with pipeline.engine.begin() as conn:  # markers no build writes
         before = {(d, t): n for d, t, n in conn.execute(sa.text(
             "select feedback_date, term, docs from marts.term_day_counts"))}
