@@ -145,7 +145,6 @@ def tiny(tmp_path, warehouse_url, monkeypatch) -> Pipeline:
     pipeline.engine.dispose()
 
 
-
 def sample_history(tmp_path: Path, warehouse_url: str, monkeypatch, start: date, end: date) -> Pipeline:
     """A pipeline over sample data for `start`..`end` (scale 2: late items and review edits) whose
     warehouse holds every day but the last, backfilled one build a day, so that running the last
@@ -161,6 +160,7 @@ def sample_history(tmp_path: Path, warehouse_url: str, monkeypatch, start: date,
     pipeline.init_db()
     pipeline.backfill(start, end - timedelta(days=1), chunk_days=1)
     return pipeline
+
 
 @pytest.fixture(scope="module")
 def loopback():

@@ -25,7 +25,7 @@ D = date.fromisoformat(DAY)
 ROOT = Path(__file__).parents[2]
 ANALYTIC_TABLES = ["kpi_daily", "feedback_theme", "dim_theme", "theme_impact", "emerging_terms", "anomalies",
                    "customers_at_risk", "channel_consistency", "fct_feedback"]
-DAY_STAT_TABLES = ["kpi_daily", "kpi_day_stats", "impact_day_scores", "impact_day_theme_scores", "theme_impact",
+BUILT_TABLES = ["kpi_daily", "kpi_day_stats", "impact_day_scores", "impact_day_theme_scores", "theme_impact",
                    "term_day_counts", "customers_at_risk", "fct_feedback", "fct_review", "fct_mention",
                    "fct_survey_response", "feedback_theme", "customer_identity", "dim_customer"]
 
@@ -239,7 +239,7 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
             with pipeline.engine.connect() as conn:  # without the load each fact was built from
                 tables[label] = {t: sorted(tuple(v for k, v in r._mapping.items() if k != "load_id")
                                            for r in conn.execute(sa.text(f"select * from marts.{t}")))
-                                 for t in DAY_STAT_TABLES}
+                                 for t in BUILT_TABLES}
             pipeline.engine.dispose()
     finally:
         if not warehouse_url.startswith("duckdb"):
@@ -248,7 +248,7 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
     assert len(nightly["kpi_daily"]) > 1000 and len(nightly["theme_impact"]) > 50
     late = {r[0] for r in nightly["kpi_day_stats"]} - {start + timedelta(days=i) for i in range(8)}
     assert late  # items dated before the first day arrived with it and later
-    for table in DAY_STAT_TABLES:
+    for table in BUILT_TABLES:
         assert nightly[table] == once[table], table
 
 
