@@ -142,7 +142,7 @@ def update_kpis(
     interactions changed, and kpi dates computed before rewrite the customers at risk of those
     only; without it every customer of every kpi date is rewritten. Drops tmp_changed_customers.
     """
-    write_term_counts(conn, dirty if built is None else built.recount)
+    write_term_counts(conn, [d for d in dirty if built is None or d not in built.counted])
     dirty = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
     write_day_statistics(conn, dirty)
     dates = kpi_dates(conn, day, dirty)

@@ -104,11 +104,11 @@ def clear_dirty_dates(conn: sa.Connection, marks: Iterable[tuple[date, int]]) ->
 @dataclass(frozen=True)
 class StarBuild:
     """What build_star did to the dirty dates: those it rebuilt `whole` (the others: only their
-    changed items), and those whose term counts are still to be `recount` from their texts (the
-    whole ones and any never counted; the others' counts it moved by the rewritten texts)."""
+    changed items), and those whose term counts it `counted` by moving them with the rewritten
+    texts (the others' counts are still to be written from all their texts)."""
 
     whole: list[date]
-    recount: list[date]
+    counted: list[date]
 
 
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy,
@@ -141,7 +141,6 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     if changed_customers:
         run_sql_file(conn, "marts/changed_customers.sql")
     move_term_counts(conn, removed, term_counts(rewritten_texts(conn, counted)))
-    dirty = sorted(conn.execute(sa.text("select feedback_date from ops.dirty_dates")).scalars())
     whole = sorted(conn.execute(sa.text("select feedback_date from tmp_whole_dates")).scalars())
     conn.exec_driver_sql("drop table tmp_item_customer")
     conn.exec_driver_sql("drop table tmp_feedback_items")
@@ -150,7 +149,7 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         conn.exec_driver_sql(f"drop view {view}")
     for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates"):
         conn.exec_driver_sql(f"drop table {table}")
-    return StarBuild(whole, sorted(set(dirty) - set(counted)))
+    return StarBuild(whole, counted)
 
 
 def rewritten_texts(conn: sa.Connection, dates: list[date]) -> pd.DataFrame:
