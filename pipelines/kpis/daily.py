@@ -8,8 +8,9 @@ them by the rewritten texts); the windows and baselines then sum those stored da
 re-reading 28 days of facts or texts per kpi date. A feedback date d feeds
 the windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the
 latest kpi date already computed) are recomputed: delete, then insert, inside the caller's
-transaction, so a rerun writes identical rows; on kpi dates computed before, customers at risk
-only for the customers whose interactions changed.
+transaction, so a rerun writes identical rows. Customers at risk are stored as spans of kpi dates
+per negative interaction (`marts.risk_spans`), rewritten only for the customers whose interactions
+changed.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KP
 
 
 def computed_since(conn: sa.Connection, first: date) -> bool:
-    """Whether a kpi date from `first` on was computed before: only then can a build keep rows of
-    it (customers at risk of customers it did not change), and is knowing them worth a diff."""
+    """Whether a kpi date from `first` on was computed before: only then is knowing which customers a
+    build changed worth a diff (their spans at risk are rewritten, the others kept)."""
     latest = conn.execute(sa.text("select max(kpi_date) from marts.kpi_daily")).scalar()
     return latest is not None and latest >= first
 
@@ -139,45 +140,36 @@ def update_kpis(
     `built`: what build_star did to the dirty dates (without it, they count as rebuilt whole).
 
     With `changed_customers`, tmp_changed_customers (build_star) names the customers whose
-    interactions changed, and kpi dates computed before rewrite the customers at risk of those
-    only; without it every customer of every kpi date is rewritten. Drops tmp_changed_customers.
+    interactions changed, and only their spans at risk are rewritten; without it every customer's
+    from 27 days before the first kpi date on. Drops tmp_changed_customers.
     """
     write_term_counts(conn, [d for d in dirty if built is None or d not in built.counted])
     dirty = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
     write_day_statistics(conn, dirty)
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
-    computed: set[date] = set()
-    if changed_customers:
-        computed = set(conn.execute(sa.text("select distinct kpi_date from marts.kpi_daily where kpi_date "
-                                            "between :first and :last"), {"first": dates[0], "last": dates[-1]}
-                                    ).scalars())
-    else:
+    if not changed_customers:
         conn.exec_driver_sql("create temporary table tmp_changed_customers (customer_hash text)")
     rows = compute_metrics(*read_inputs(conn, dates))
     replace_rows(conn, "marts.kpi_daily", "kpi_date", dates, rows)
-    update_analytics(conn, taxonomy, dates, trend_dates, computed)
+    update_analytics(conn, taxonomy, dates, trend_dates, everyone=not changed_customers)
     conn.exec_driver_sql("drop table tmp_changed_customers")
     return KpiUpdate(len(rows), dirty, dates)
 
 
 def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date],
-                     computed: set[date]) -> None:
-    """Theme impact, channel consistency and customers at risk for `dates` (on those `computed`
-    before, only for tmp_changed_customers); anomalies and emerging terms for `trend_dates` (a day's
-    baseline is the 28 days before it)."""
+                     everyone: bool) -> None:
+    """Theme impact and channel consistency for `dates`, the spans of customers at risk that reach
+    them (of tmp_changed_customers, or of `everyone`); anomalies and emerging terms for
+    `trend_dates` (a day's baseline is the 28 days before it)."""
     low = dates[0] - timedelta(days=KPI_WINDOW - 1)
     impact = analytics.theme_impact(*analytics.read_impact_cells(conn, low, dates[-1]), dates)
     replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact)
     consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
     replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
-    frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object"), "computed": [d in computed for d in dates]})
-    new = [d for d in dates if d not in computed]
-    new_low = new[0] - timedelta(days=KPI_WINDOW - 1) if new else dates[-1] + timedelta(days=1)
-    with frame_as_table(conn, frame, KPI_DATES_TABLE):  # replaced inside the warehouse: it can be large
-        run_sql_file(conn, "marts/interactions.sql")
-        run_sql_file(conn, "marts/customers_at_risk.sql", min_date=low, max_date=dates[-1], new_low=new_low)
-        conn.exec_driver_sql("drop view tmp_interactions")
+    run_sql_file(conn, "marts/interactions.sql")
+    run_sql_file(conn, "marts/customers_at_risk.sql", low=low, everyone=everyone)
+    conn.exec_driver_sql("drop view tmp_interactions")
     baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
     flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
     replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)

@@ -1,7 +1,7 @@
--- The customers whose interactions the rewritten facts changed (added, removed, rescored,
--- re-dated, new verbatim or link; interactions_before.sql kept them as they were): on a kpi date
--- computed before, customers_at_risk.sql rewrites only these customers' rows. A late item or an
--- edit changes a few customers of a date; its tens of thousands of others stay as stored.
+-- The customers whose interactions the rewritten facts changed (added, removed, rescored or
+-- re-dated; interactions_before.sql kept them as they were): customers_at_risk.sql rewrites only
+-- these customers' spans. A late item or an edit changes a few customers of a date; its tens of
+-- thousands of others stay as stored.
 create temporary table tmp_changed_customers as
 with after_build as (
     select * from tmp_dirty_interactions

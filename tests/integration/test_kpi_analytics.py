@@ -24,9 +24,9 @@ from tests.integration.conftest import DAY, _drop_database, _postgres_database, 
 D = date.fromisoformat(DAY)
 ROOT = Path(__file__).parents[2]
 ANALYTIC_TABLES = ["kpi_daily", "feedback_theme", "dim_theme", "theme_impact", "emerging_terms", "anomalies",
-                   "customers_at_risk", "channel_consistency", "fct_feedback"]
+                   "customers_at_risk", "risk_spans", "channel_consistency", "fct_feedback"]
 BUILT_TABLES = ["kpi_daily", "kpi_day_stats", "impact_day_scores", "impact_day_theme_scores", "theme_impact",
-                   "term_day_counts", "customers_at_risk", "fct_feedback", "fct_review", "fct_mention",
+                   "term_day_counts", "customers_at_risk", "risk_spans", "fct_feedback", "fct_review", "fct_mention",
                    "fct_survey_response", "feedback_theme", "customer_identity", "dim_customer"]
 
 
@@ -88,6 +88,17 @@ def test_customers_at_risk_latest_interaction_negative_and_unanswered(warehouse_
         # on D-2, c1's latest was the unanswered 1-star review
         assert conn.execute(sa.text("select customer_hash from marts.customers_at_risk where kpi_date = :d "
                                     "order by 1"), {"d": D - timedelta(days=2)}).scalars().all() == ["c1", "c6"]
+        # stored once per negative interaction: the kpi dates on which it is its customer's latest
+        # within 28 days (c1's review until c1's promoter the next day; c5's detractor 27 days on)
+        spans = conn.execute(sa.text("select customer_hash, feedback_id, first_date, last_date from marts.risk_spans "
+                                     "order by 1")).all()
+        assert [tuple(r) for r in spans] == [
+            ("c1", "tp:r1", D - timedelta(days=2), D - timedelta(days=2)),
+            ("c2", "tp:r2", D, D + timedelta(days=27)),
+            ("c4", "x:m4", D - timedelta(days=1), D + timedelta(days=26)),
+            ("c5", "nps:s5", D - timedelta(days=30), D - timedelta(days=3)),
+            ("c6", "nps:s6", D - timedelta(days=10), D + timedelta(days=17)),
+        ]
     engine.dispose()
 
 
@@ -252,26 +263,25 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
         assert nightly[table] == once[table], table
 
 
-def test_a_build_keeps_the_rows_at_risk_of_customers_it_did_not_change(tmp_path, warehouse_url, monkeypatch):
-    """Late items and edits reach kpi dates computed before: there a build rewrites the customers at
-    risk of the customers whose interactions changed and keeps every other row as stored."""
+def test_a_build_keeps_the_spans_at_risk_of_customers_it_did_not_change(tmp_path, warehouse_url, monkeypatch):
+    """Late items and edits change the interactions of a few customers of dates built before: a
+    build rewrites those customers' spans at risk and keeps every other span as stored."""
     end = D
     pipeline = sample_history(tmp_path, warehouse_url, monkeypatch, D - timedelta(days=5), end)
     with pipeline.engine.begin() as conn:  # a marker no build writes
-        conn.execute(sa.text("update marts.customers_at_risk set text = 'as stored'"))
+        conn.execute(sa.text("update marts.risk_spans set reason = 'as stored'"))
     run = pipeline.run_day(end, deliver=False)
     with pipeline.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "select kpi_date, customer_hash, text from marts.customers_at_risk where kpi_date < :end"),
-            {"end": end}).all()
+        rows = conn.execute(sa.text("select customer_hash, reason from marts.risk_spans where first_date < :end"),
+                            {"end": end}).all()
         # the customers of the last load: its new items and the edited versions of earlier ones
         touched = set(conn.execute(sa.text(
             "select author_hash from staging.stg_review where _load_id = :run union "
             "select author_hash from staging.stg_mention where _load_id = :run union "
             "select respondent_hash from staging.stg_survey_response where _load_id = :run"),
             {"run": run.run_id}).scalars())
-    rewritten = {who for _, who, text in rows if text != "as stored"}
-    kept = [who for _, who, text in rows if text == "as stored"]
+    rewritten = {who for who, reason in rows if reason != "as stored"}
+    kept = [who for who, reason in rows if reason == "as stored"]
     assert rewritten and len(kept) > 10 * len(rewritten)
     assert rewritten <= touched
     pipeline.engine.dispose()

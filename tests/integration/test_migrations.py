@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from pipelines.enrich.sentiment import get_model
 from pipelines.enrich.sentiment_cache import WarehouseCache
 from pipelines.run import Pipeline
 from pipelines.warehouse import db
+from tests.integration.conftest import sample_history
 from tests.integration.test_star_schema import D1, SOURCES, keys, write_day
 
 ROOT = Path(__file__).parents[2]
@@ -60,7 +62,7 @@ def version_2_code(dest: Path) -> Path:
 
 
 REBUILT_MARTS = {"fct_review", "fct_mention", "fct_survey_response", "fct_feedback", "feedback_theme", "kpi_daily",
-                 "theme_impact", "emerging_terms", "anomalies", "customers_at_risk", "channel_consistency"}
+                 "theme_impact", "emerging_terms", "anomalies", "risk_spans", "channel_consistency"}
 
 
 def mart_constraints(engine: sa.Engine) -> dict[str, set[str]]:
@@ -107,7 +109,7 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == list(range(3, 19))  # every later migration applies over data
+    assert pipeline.init_db() == list(range(3, 20))  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
     # version 10: DuckDB's rebuilt marts keep no key index, PostgreSQL's keep theirs; versions 12 and
@@ -206,4 +208,27 @@ def test_version_17_counts_the_terms_of_every_stored_date(tmp_path, warehouse_ur
     # "signal" in both texts (once per text however often), "lost" in one; "still", "no", "again" are stopwords
     assert docs["signal"] == 2 and docs["lost"] == 1
     assert "still" not in docs and "no signal" not in docs
+    pipeline.engine.dispose()
+
+
+def test_version_19_keeps_every_customer_at_risk_as_a_span(tmp_path, warehouse_url, monkeypatch):
+    """A warehouse of version 18 stores customers at risk once per kpi date: version 19 computes the
+    spans of every stored interaction, and the view lists the same rows the table held."""
+    pipeline = sample_history(tmp_path, warehouse_url, monkeypatch, D1 - timedelta(days=6), D1)
+    listed = "select kpi_date, customer_hash, source, feedback_id, occurred_at, text, url, reason " \
+             "from marts.customers_at_risk"
+    with pipeline.engine.begin() as conn:  # back to version 18: the table as it was, no spans, no record
+        conn.execute(sa.text(f"create table marts.cx_at_risk_v18 as {listed}"))
+        conn.execute(sa.text("drop view marts.customers_at_risk"))
+        conn.execute(sa.text("drop table marts.risk_spans"))
+        conn.execute(sa.text("alter table marts.cx_at_risk_v18 rename to customers_at_risk"))
+        conn.execute(sa.text("delete from ops.schema_migrations where version = 19"))
+        before = sorted(conn.execute(sa.text(listed)).all())
+
+    assert pipeline.init_db() == [19]
+    with pipeline.engine.connect() as conn:
+        after = sorted(conn.execute(sa.text(listed)).all())
+        spans = conn.execute(sa.text("select count(*) from marts.risk_spans")).scalar_one()
+    assert len(before) > 100 and after == before
+    assert spans < len(before) / 2  # a customer at risk stays so for several kpi dates, stored once
     pipeline.engine.dispose()

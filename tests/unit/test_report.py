@@ -438,11 +438,17 @@ def analytic_engine(settings: Settings):
                              "-40.0, 10.0, 12.0, -4.17)"), {"d": DAY - timedelta(days=1)})
         conn.execute(sa.text("insert into marts.anomalies values (:d, 'volume', 'all', 'all', 420, 200, 50, 4.4)"),
                      {"d": DAY})
-        conn.execute(sa.text("insert into marts.customers_at_risk values (:d, :h, 'trustpilot', 'tp:r1', :at, :t, "
-                             ":u, '1-2 star review, no reply')"), [
-            {"d": DAY, "h": "abc123def456789", "at": TS, "t": "Call me on +44 20 7946 0958 <b>now</b>",
+        # two customers at risk on DAY: their spans, and the verbatim and link the list shows
+        conn.execute(sa.text("insert into marts.risk_spans values (:h, 'trustpilot', :f, :at, "
+                             "'1-2 star review, no reply', :d, :d)"), [
+            {"h": "abc123def456789", "f": "tp:r1", "at": TS, "d": DAY},
+            {"h": "fff000", "f": "tp:r2", "at": TS - timedelta(hours=1), "d": DAY},
+        ])
+        conn.execute(sa.text("insert into marts.fct_feedback (feedback_id, family, source, occurred_at, "
+                             "feedback_date, text, url) values (:f, 'review', 'trustpilot', :at, :d, :t, :u)"), [
+            {"f": "tp:r1", "at": TS, "d": DAY, "t": "Call me on +44 20 7946 0958 <b>now</b>",
              "u": "https://tp.example/r1"},
-            {"d": DAY, "h": "fff000", "at": TS - timedelta(hours=1), "t": "bad", "u": "javascript:alert(1)"},
+            {"f": "tp:r2", "at": TS - timedelta(hours=1), "d": DAY, "t": "bad", "u": "javascript:alert(1)"},
         ])
         conn.execute(sa.text("insert into marts.channel_consistency values (:d, 'touchpoint', 35.5, 4, 'delivery', "
                              "-22.3)"), {"d": DAY})
