@@ -32,7 +32,10 @@ from pipelines.faults import pause_point
 if TYPE_CHECKING:
     from pipelines.run import BackfillResult, Pipeline, SourceResult
 
-DEFAULT_CHUNK_ROWS = 200_000  # rows read before the marts are built: below a large day (~490,000)
+# Rows read before the marts are built: below a large day (~490,000), ten days of a mid-size brand.
+# Since builds rewrite only the items that changed, fewer of them cost less than they hold: its
+# 30-day backfill took 295.8 s at 200,000 and 258.8 s at 450,000, peak RSS 1.9 -> 2.2 GB (README).
+DEFAULT_CHUNK_ROWS = 450_000
 
 
 @dataclass(frozen=True)
