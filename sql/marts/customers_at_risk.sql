@@ -7,7 +7,7 @@
 -- interactions a build changed (dated 27 days after the parameter low or later) reach no span
 -- starting before low. So the spans from low on are rewritten, for the customers whose
 -- interactions changed (tmp_changed_customers, changed_customers.sql) or for every customer (the
--- parameter everyone). Stored per kpi date, a mid-size brand's 240,000 customers at risk a date
+-- parameter everyone). Stored per kpi date, a mid-size brand's 330,000 customers at risk a date
 -- were rewritten for every kpi date a build reached.
 delete from marts.risk_spans
 where first_date >= :low

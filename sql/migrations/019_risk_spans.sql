@@ -1,8 +1,8 @@
 -- Version 19: customers at risk are stored once per negative interaction, as the span of kpi dates
 -- on which it makes its customer at risk (marts.risk_spans, written by
 -- sql/marts/customers_at_risk.sql), instead of once per kpi date with the verbatim copied into each
--- row. A mid-size brand has some 240,000 customers at risk a date: the table grew by that many rows
--- and their texts every day (about 87 million rows a year), and a build rewrote them for every kpi
+-- row. A mid-size brand has some 330,000 customers at risk a date: the table grew by that many rows
+-- and their texts every day (about 120 million rows a year), and a build rewrote them for every kpi
 -- date it reached, holding them in memory until its commit (700 MB of a backfill chunk's peak).
 -- marts.customers_at_risk becomes a view with the same columns, one row per computed kpi date and
 -- customer at risk, the verbatim and link read from fct_feedback.
