@@ -140,8 +140,8 @@ def update_kpis(
     `built`: what build_star did to the dirty dates (without it, they count as rebuilt whole).
 
     With `changed_customers`, tmp_changed_customers (build_star) names the customers whose
-    interactions changed, and only their spans at risk are rewritten; without it every customer's
-    from 27 days before the first kpi date on. Drops tmp_changed_customers.
+    interactions changed, and only their spans at risk are rewritten; without it, every customer's
+    spans from 27 days before the first kpi date on. Drops tmp_changed_customers.
     """
     write_term_counts(conn, [d for d in dirty if built is None or d not in built.counted])
     dirty = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
