@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 # Rows read before the marts are built: below a large day (~490,000), ten days of a mid-size brand.
 # Since builds rewrite only the items that changed, fewer of them cost less than they hold: its
-# 30-day backfill took 295.8 s at 200,000 and 258.8 s at 450,000, peak RSS 1.9 -> 2.2 GB (README).
+# 30-day backfill (benchmarks/backfill.py) took 295.8 s at 200,000 and 260.2 s at 450,000; a probe's
+# peak RSS 1.9 -> 2.2 GB (README, Benchmarks).
 DEFAULT_CHUNK_ROWS = 450_000
 
 
