@@ -349,8 +349,9 @@ class Pipeline:
         """Rebuild the marts for every dirty date and kpi_daily for the dates they reach.
 
         One transaction: the marts move from one consistent state to the next, and only after
-        the mart suites pass on the rows rebuilt (a critical failure raises RunError and rolls
-        everything back). Returns the number of kpi_daily rows written.
+        the mart suites pass on the rows rebuilt — the facts' before the KPIs are computed from
+        them — (a critical failure raises RunError and rolls everything back). Returns the number
+        of kpi_daily rows written.
         """
         from pipelines.quality.marts import check_marts
         from pipelines.validate import validation_rows
@@ -362,15 +363,18 @@ class Pipeline:
             marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
             dirty = sorted(marked for marked, _ in marks)
             tracked = bool(dirty) and computed_since(conn, dirty[0])  # else every kpi date is new
-            built = None
+            built, results = None, []
             if dirty:
                 built = build_star(conn, self.config.sources, self.taxonomy, changed_customers=tracked)
+                # the facts are checked before any KPI is computed from them
+                results = check_marts(conn, {"fct_feedback": dirty})
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()
             update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked, built=built)
             release_freed()
-            results = check_marts(conn, {"fct_feedback": update.feedback_dates, "kpi_daily": update.kpi_dates})
+            retagged = update.feedback_dates if update.feedback_dates != dirty else []  # a new taxonomy's tags
+            results += check_marts(conn, {"fct_feedback": retagged, "kpi_daily": update.kpi_dates})
             insert_frame(conn, validation_rows(results, run_id or f"{day.isoformat()}-marts", "marts", day),
                          "ops.validation_results")
             clear_dirty_dates(conn, marks)
