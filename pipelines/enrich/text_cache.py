@@ -32,9 +32,13 @@ class TextCache:
         where = " and ".join(f"c.{col} = {mark}" for col, mark in zip(key, marks, strict=True))
         self._lookup = (f"select k.i, c.{value} as value from cx_text_keys as k "
                         f"join {table} as c on c.text_hash = md5(k.text)::uuid where {where}")
+        # DuckDB's caches hold no key (migration 020): one process writes the file, and the texts
+        # stored are those this transaction just looked up and missed. PostgreSQL's loads may run
+        # side by side, so a text a concurrent load stored first is skipped there.
+        conflict = "" if self._duck else f" on conflict (text_hash, {', '.join(key)}) do nothing"
         self._store = (f"insert into {table} (text_hash, {', '.join(key)}, {value}) "
-                       f"select distinct md5(text)::uuid, {', '.join(marks)}, value from cx_text_new "  # a repeat once
-                       f"on conflict (text_hash, {', '.join(key)}) do nothing")  # a concurrent load was first
+                       f"select distinct md5(text)::uuid, {', '.join(marks)}, value from cx_text_new"  # a repeat once
+                       + conflict)
 
     def get(self, texts: pa.Array, compute: Callable[[pa.Array], np.ndarray], dtype: type) -> np.ndarray:
         """Each text's value, in order: the cached ones in one query; the others computed by

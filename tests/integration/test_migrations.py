@@ -65,16 +65,25 @@ REBUILT_MARTS = {"fct_review", "fct_mention", "fct_survey_response", "fct_feedba
                  "theme_impact", "emerging_terms", "anomalies", "risk_spans", "channel_consistency"}
 
 
+LOAD_TABLES = {"staging.stg_review", "staging.stg_mention", "staging.stg_survey_response", "ops.sentiment_cache",
+               "ops.theme_cache"}
+
+
+def constraint_kinds(engine: sa.Engine, tables: set[str]) -> dict[str, set[str]]:
+    """{schema.table: its constraint types} for `tables`."""
+    found: dict[str, set[str]] = {t: set() for t in tables}
+    with engine.connect() as conn:
+        for schema, table, kind in conn.execute(sa.text(
+                "select table_schema, table_name, constraint_type from information_schema.table_constraints")):
+            if f"{schema}.{table}" in found:
+                found[f"{schema}.{table}"].add(kind)
+    return found
+
+
 def mart_constraints(engine: sa.Engine) -> dict[str, set[str]]:
     """{table: its constraint types} for the marts rebuilt by date."""
-    found: dict[str, set[str]] = {t: set() for t in REBUILT_MARTS}
-    with engine.connect() as conn:
-        for table, kind in conn.execute(sa.text(
-                "select table_name, constraint_type from information_schema.table_constraints "
-                "where table_schema = 'marts'")):
-            if table in found:
-                found[table].add(kind)
-    return found
+    return {t.removeprefix("marts."): kinds
+            for t, kinds in constraint_kinds(engine, {f"marts.{t}" for t in REBUILT_MARTS}).items()}
 
 
 def counts(engine: sa.Engine) -> dict[str, int]:
@@ -109,7 +118,7 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == list(range(3, 20))  # every later migration applies over data
+    assert pipeline.init_db() == list(range(3, 21))  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
     # version 10: DuckDB's rebuilt marts keep no key index, PostgreSQL's keep theirs; versions 12 and
@@ -121,6 +130,11 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     referencing = {t for t, kinds in constraints.items() if "FOREIGN KEY" in kinds}
     assert referencing == set()
     assert "CHECK" in constraints["fct_feedback"] and "CHECK" in constraints["kpi_daily"]
+    # version 20: DuckDB's staging tables and text caches keep no key index either, PostgreSQL's do;
+    # their checks and not-null columns stay
+    loads = constraint_kinds(pipeline.engine, LOAD_TABLES)
+    assert {t for t, kinds in loads.items() if "PRIMARY KEY" in kinds} == (set() if duck else LOAD_TABLES)
+    assert "CHECK" in loads["staging.stg_review"] and "CHECK" in loads["ops.sentiment_cache"]
     with pipeline.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from marts.fct_feedback where customer_key is null")
                             ).scalar_one() == before["marts.fct_feedback"]

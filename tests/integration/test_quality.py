@@ -153,6 +153,28 @@ def test_critical_mart_failure_rolls_back_and_publishes_nothing(tiny):
     assert scalar(tiny, "select max(sentiment_score) from marts.fct_feedback") <= 1
 
 
+def test_a_second_staged_row_for_one_key_never_reaches_the_report(tiny):
+    """Staging keeps one row per key by its merge. DuckDB's staging tables hold no key index
+    (migration 020), so a second row written by hand is stored, reaches the facts and fails the
+    uniqueness check of fct_feedback: the build rolls back. PostgreSQL's key refuses the row."""
+    tiny.run_day(D)
+    report = tiny.settings.reports_dir / DAY / f"cx_report_{DAY}.html"
+    report.unlink()
+    copy = "insert into staging.stg_review select * from staging.stg_review where review_id = 'tp0'"
+    if tiny.engine.dialect.name != "duckdb":
+        with pytest.raises(sa.exc.IntegrityError), tiny.engine.begin() as conn:
+            conn.execute(sa.text(copy))
+        return
+    with tiny.engine.begin() as conn:  # a new staged version, so that the build rewrites tp0's fact
+        conn.execute(sa.text(copy))
+        conn.execute(sa.text("update staging.stg_review set _load_id = 'copied' where review_id = 'tp0'"))
+        conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": D})
+    with pytest.raises(RunError, match=r"marts.fct_feedback: feedback_id: expect_column_values_to_be_unique"):
+        tiny.run_day(D)
+    assert not report.exists()
+    assert scalar(tiny, "select count(*) from marts.fct_feedback where feedback_id like '%tp0'") == 1
+
+
 def test_mart_warnings_are_recorded_for_the_report(tiny):
     summary = tiny.run_day(D)
     with tiny.engine.connect() as conn:

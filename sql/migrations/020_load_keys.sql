@@ -1,0 +1,4 @@
+-- Version 20: on DuckDB the staging tables and the text caches carry no primary-key index (see
+-- 020_load_keys.duckdb.sql). PostgreSQL keeps its keys: its B-tree indexes live on disk and are
+-- written page by page, and its loads may run side by side (ON CONFLICT needs the key), so nothing
+-- changes there and this file holds no statement.
