@@ -34,13 +34,20 @@ _STATEMENT_END = re.compile(r";\s*(?:--[^\n]*)?\n")
 # mart stage's peak RSS by about 120 MB), and writes every complete row group of a large insert
 # to the file at once (by default it buffers 5 in memory until the transaction commits: the marts
 # transaction held fct_feedback's 444,000 rows; the stage's peak went 1,543-1,569 -> 1,470-1,489 MB
-# at the same speed). It checkpoints once its write-ahead log passes 128 MB instead of 16 MB: each
-# checkpoint writes out the staging and text caches' key indexes, which grow with the history, and
-# a mid-size brand's source-day passes 16 MB, so a backfill paid one per source-day (ten days' loads
+# at the same speed). It checkpoints once its write-ahead log passes 128 MB instead of 16 MB: a
+# checkpoint has a cost of its own (the staging and text caches' key indexes, before migration 20),
+# and a mid-size brand's source-day passes 16 MB, so a backfill paid one per source-day (ten days' loads
 # 66.5 -> 55.8 s with the final checkpoint, peak RSS 870 -> 896 MB; 512 MB: 54.4 s and 1,173 MB).
-# A setting in the warehouse URL's query wins.
+# Its checkpoints do not vacuum, except the marts' (`marts_transaction`): the vacuum merges every
+# table's newly appended row group into the one before, so each checkpoint of the loads rewrote the
+# last, growing row group of every table they append to (a mid-size backfill's checkpoints cost
+# 1.6-6.6 s as those row groups filled, about 1.1 s without it). The loads' row groups are merged
+# once, at the marts' commit, which vacuums every table; a row group emptied by deletes is dropped
+# either way. A setting in the warehouse URL's query wins.
 DUCKDB_CONFIG = {"allocator_flush_threshold": "8MB", "allocator_bulk_deallocation_flush_threshold": "8MB",
-                 "write_buffer_row_group_count": "1", "checkpoint_threshold": "128MB"}
+                 "write_buffer_row_group_count": "1", "checkpoint_threshold": "128MB", "max_vacuum_tasks": "0"}
+# the marts transaction's own settings of the database (see marts_transaction); 100 vacuum tasks is DuckDB's default
+DUCKDB_MARTS = {"threads": "1", "max_vacuum_tasks": "100"}
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -85,17 +92,20 @@ def marts_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     operator's; JIT is off: the planner's estimates for the temporary tables made it compile the
     KPI query for 7.4 of its 15 s.
 
-    DuckDB runs it on one thread unless the warehouse URL sets `threads`: every thread of an
-    insert keeps its own partial row groups in memory until commit (a large day's fct_feedback
-    held 134 MB on two threads, 32 MB on one), and the stage is mostly Python (on 2 cores: the
-    same time within 3%, peak RSS 1,372-1,388 -> 1,281-1,291 MB). `threads` is the database's
-    setting, not the session's, so the previous value is put back after the transaction.
+    DuckDB (DUCKDB_MARTS, unless the warehouse URL sets them) runs it on one thread: every thread
+    of an insert keeps its own partial row groups in memory until commit (a large day's
+    fct_feedback held 134 MB on two threads, 32 MB on one), and the stage is mostly Python (on 2
+    cores: the same time within 3%, peak RSS 1,372-1,388 -> 1,281-1,291 MB). Its commit's
+    checkpoint vacuums, the loads' do not (DUCKDB_CONFIG). Both are the database's settings, not
+    the session's, so the previous values are put back after the transaction.
     """
-    restore = None
-    if is_duckdb(engine) and "threads" not in engine.url.query:
+    restore: dict[str, Any] = {}
+    if is_duckdb(engine):
         with engine.begin() as conn:
-            restore = int(conn.exec_driver_sql("select current_setting('threads')").scalar_one())
-            conn.exec_driver_sql("set threads = 1")
+            for name, value in DUCKDB_MARTS.items():
+                if name not in engine.url.query:
+                    restore[name] = conn.exec_driver_sql(f"select current_setting('{name}')").scalar_one()
+                    conn.exec_driver_sql(f"set global {name} = {value}")
     try:
         with engine.begin() as conn:
             if not is_duckdb(conn):
@@ -105,9 +115,10 @@ def marts_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
                              {"size": PG_MARTS_WORK_MEM})
             yield conn
     finally:
-        if restore is not None:
+        if restore:
             with engine.begin() as conn:
-                conn.exec_driver_sql(f"set threads = {restore}")
+                for name, value in restore.items():
+                    conn.exec_driver_sql(f"set global {name} = {value}")
 
 
 @cache

@@ -105,3 +105,32 @@ def test_backfill_builds_the_marts_when_a_chunk_has_read_its_rows(tmp_path, ware
         pipeline.engine.dispose()
     assert [s for s in stages if s.startswith("marts")] == [f"marts {a}..{b}" for a, b in builds]
     assert (result.days_run, result.rows_in, succeeded, dirty) == (3, 9, 3, 0)
+
+
+
+def test_the_loads_append_row_groups_that_the_marts_merge(tmp_path, monkeypatch):
+    """DuckDB only: a load's checkpoint writes each table's new rows as a row group of their own
+    instead of merging them into (rewriting) the one before; the marts' checkpoint merges them."""
+    url = f"duckdb:///{tmp_path}/warehouse.duckdb?checkpoint_threshold=1KB"  # every commit checkpoints
+    pipeline = make_star(tmp_path, url, monkeypatch)
+    for i in range(3):
+        write_day(tmp_path / "landing", D1 + timedelta(days=i), reviews=[(f"tp{i}", 4, f"A{i}", f"C{i}")],
+                  responses=[(f"R_{i}", f"p{i}@mail.example", f"C{i}", 7)])
+    groups = "select count(distinct row_group_id) from pragma_storage_info('staging.stg_review')"
+    at_build: list[int] = []
+    build = pipeline.build_marts
+
+    def build_counting_row_groups(day, run_id=None):
+        with pipeline.engine.connect() as conn:
+            at_build.append(conn.exec_driver_sql(groups).scalar_one())
+        return build(day, run_id)
+
+    monkeypatch.setattr(pipeline, "build_marts", build_counting_row_groups)
+    try:
+        pipeline.backfill(D1, D3)
+        with pipeline.engine.connect() as conn:
+            after = conn.exec_driver_sql(groups).scalar_one()
+            reviews = conn.execute(sa.text("select count(*) from marts.fct_review")).scalar_one()
+    finally:
+        pipeline.engine.dispose()
+    assert (at_build, after, reviews) == ([3], 1, 3)  # one row group a day's review, then one for all

@@ -249,20 +249,23 @@ def test_the_loads_parse_in_a_helper_that_the_mart_stage_stops(tiny, monkeypatch
     assert not any(psutil.pid_exists(pid) for pid in pids)
 
 
-def test_the_duckdb_marts_transaction_puts_the_thread_count_back_and_a_url_setting_wins(tmp_path):
-    threads = "select current_setting('threads')"
+def test_the_duckdb_marts_transaction_puts_its_settings_back_and_a_url_setting_wins(tmp_path):
+    """One thread and DuckDB's vacuum for the marts; the database's own values after, also after
+    a failure; a value in the warehouse URL is kept throughout."""
+    settings = "select current_setting('threads'), current_setting('max_vacuum_tasks')"
     engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
-    pinned = make_engine(f"duckdb:///{tmp_path / 'p.duckdb'}?threads=2")
+    pinned = make_engine(f"duckdb:///{tmp_path / 'p.duckdb'}?threads=2&max_vacuum_tasks=7")
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("set threads = 3")  # the database's setting, not the session's
+            assert tuple(conn.exec_driver_sql(settings).one()) == (3, 0)  # the loads' checkpoints do not vacuum
         with pytest.raises(RuntimeError), marts_transaction(engine) as conn:
-            assert conn.exec_driver_sql(threads).scalar() == 1
+            assert tuple(conn.exec_driver_sql(settings).one()) == (1, 100)
             raise RuntimeError("a failed build")
         with engine.connect() as conn:
-            assert conn.exec_driver_sql(threads).scalar() == 3
+            assert tuple(conn.exec_driver_sql(settings).one()) == (3, 0)
         with marts_transaction(pinned) as conn:
-            assert conn.exec_driver_sql(threads).scalar() == 2
+            assert tuple(conn.exec_driver_sql(settings).one()) == (2, 7)
     finally:
         engine.dispose()
         pinned.dispose()
