@@ -107,7 +107,6 @@ def test_backfill_builds_the_marts_when_a_chunk_has_read_its_rows(tmp_path, ware
     assert (result.days_run, result.rows_in, succeeded, dirty) == (3, 9, 3, 0)
 
 
-
 def test_the_loads_append_row_groups_that_the_marts_merge(tmp_path, monkeypatch):
     """DuckDB only: a load's checkpoint writes each table's new rows as a row group of their own
     instead of merging them into (rewriting) the one before; the marts' checkpoint merges them."""
