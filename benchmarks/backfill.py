@@ -4,8 +4,10 @@ Writes sample data for DAYS days, then on two fresh warehouses of the same diale
 - backfill: `Pipeline.backfill` over the days (chunked loads, marts once per chunk);
 - reference: every one of those files loaded by one `run_day` of the last day (items still land
   on their own dates, so both build the same marts and KPIs).
-Prints both timings, rows/s and the ratio, and writes them as JSON (default
-var/benchmarks/backfill.json). Usage: python benchmarks/backfill.py [--days 90] [--scale 1] [--url URL]
+Prints both timings, rows/s, peak RSS (helpers included) and the ratio, and writes them as JSON
+(default var/benchmarks/backfill.json). The backfill runs first and its figures are written as soon
+as it ends, so that they survive a reference that runs out of memory or time.
+Usage: python benchmarks/backfill.py [--days 90] [--scale 1] [--url URL]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks.pipeline import peak_mb, reset_peak  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 from pipelines.run import Pipeline  # noqa: E402
 from pipelines.sample import generate  # noqa: E402
@@ -93,7 +96,29 @@ def main() -> None:
         def url(name: str) -> str:
             return args.url.format(name=name) if args.url else f"duckdb:///{work / name}.duckdb"
 
+        figures = {"days": args.days, "scale": args.scale, "files": files, "written": written,
+                   "target": TARGET, "dialect": (args.url or "duckdb").split(":")[0], "cpu_count": os.cpu_count()}
+
+        def save(**more: object) -> None:
+            figures.update(more, load_average=[round(x, 2) for x in os.getloadavg()])
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(figures, indent=2) + "\n")
+
+        back = pipeline(work / "back", landing, url("backfill"))
+        reset_peak()
+        clock = perf_counter()
+        result = back.backfill(start, end, progress=lambda state: print(f"  {state}", flush=True))
+        backfill_s = perf_counter() - clock
+        backfill_by_source = rows_by_source(back)
+        back.engine.dispose()
+        save(rows=result.rows_in, backfill_seconds=round(backfill_s, 2),
+             backfill_rows_per_second=round(result.rows_in / backfill_s, 1),
+             backfill_peak_rss_mb=round(peak_mb()[0], 1))
+        print(f"backfill of {args.days} days: {backfill_s:.1f}s ({figures['backfill_rows_per_second']:,} rows/s, "
+              f"peak {figures['backfill_peak_rss_mb']:,.0f} MB)", flush=True)
+
         ref = pipeline(work / "ref", work / "merged", url("reference"))
+        reset_peak()
         clock = perf_counter()
         single = ref.run_day(end, deliver=False)
         single_s = perf_counter() - clock
@@ -101,27 +126,13 @@ def main() -> None:
         single_by_source = rows_by_source(ref)
         ref.engine.dispose()
 
-        back = pipeline(work / "back", landing, url("backfill"))
-        clock = perf_counter()
-        result = back.backfill(start, end, progress=lambda state: print(f"  {state}", flush=True))
-        backfill_s = perf_counter() - clock
-        backfill_by_source = rows_by_source(back)
-        back.engine.dispose()
-
     ratio = backfill_s / single_s
-    figures = {
-        "days": args.days, "scale": args.scale, "files": files, "rows": result.rows_in, "rows_single_run": single_rows,
-        "written": written, "backfill_seconds": round(backfill_s, 2), "single_run_seconds": round(single_s, 2),
-        "backfill_rows_per_second": round(result.rows_in / backfill_s, 1),
-        "single_run_rows_per_second": round(single_rows / single_s, 1),
-        "ratio": round(ratio, 3), "target": TARGET, "dialect": (args.url or "duckdb").split(":")[0],
-        "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"backfill of {args.days} days: {backfill_s:.1f}s ({figures['backfill_rows_per_second']:,} rows/s); "
-          f"single run of the same {single_rows:,} rows: {single_s:.1f}s; ratio {ratio:.2f} (target <= {TARGET}) "
-          f"(load average {figures['load_average'][0]}) -> {args.out}")
+    save(rows_single_run=single_rows, single_run_seconds=round(single_s, 2),
+         single_run_rows_per_second=round(single_rows / single_s, 1),
+         single_run_peak_rss_mb=round(peak_mb()[0], 1), ratio=round(ratio, 3))
+    print(f"single run of the same {single_rows:,} rows: {single_s:.1f}s "
+          f"(peak {figures['single_run_peak_rss_mb']:,.0f} MB); ratio {ratio:.2f} "
+          f"(target <= {TARGET}) (load average {figures['load_average'][0]}) -> {args.out}")
     if backfill_by_source != single_by_source:
         differ = {k: (backfill_by_source.get(k), single_by_source.get(k))
                   for k in backfill_by_source.keys() | single_by_source.keys()

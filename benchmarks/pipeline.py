@@ -221,7 +221,7 @@ def _processes() -> list[Path]:
     return [Path(f"/proc/{p.pid}") for p in [psutil.Process(), *psutil.Process().children(recursive=True)]]
 
 
-def _peak_mb() -> tuple[float, float]:
+def peak_mb() -> tuple[float, float]:
     """Peak RSS since the last reset, this process's plus its descendants', and the descendants' alone.
 
     Each process's own peak, added up: pages they share count once per process (an upper bound). A
@@ -237,7 +237,7 @@ def _peak_mb() -> tuple[float, float]:
     return sum(peaks), sum(peaks[1:])
 
 
-def _reset_peak() -> None:
+def reset_peak() -> None:
     """Start a new peak RSS window (Linux: writing 5 to clear_refs resets VmHWM)."""
     for proc in _processes():
         try:
@@ -262,10 +262,10 @@ def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
     stages = []
 
     def timed(name: str, call: Callable[[], Any], rows: Callable[[Any], int]) -> None:
-        _reset_peak()
+        reset_peak()
         start = perf_counter()
         out = call()
-        stages.append(stage_row(name, rows(out), perf_counter() - start, *_peak_mb()))
+        stages.append(stage_row(name, rows(out), perf_counter() - start, *peak_mb()))
 
     loaded = []
     for source in pipeline.config.sources:
