@@ -9,7 +9,7 @@ on the earlier dates late items and edits make dirty (in the sample data, up to 
 only the changed items; but its day statistics read those dates whole, and its KPIs up to 28 days
 before them: so a build also reads the rows of about six weeks before its chunk. Where a day
 brings far fewer rows than `chunk_rows` that is small beside the chunk; where it brings a mid-size
-brand's 44,000 it is not (README, Benchmarks).
+brand's 44,000 it is not (benchmarks/HISTORY.md, Backfill).
 
 Resumable: a day is marked successful only once its chunk's marts are built; days already
 successful are skipped unless forced; a forced day rereads its files (the file ledger replaces
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 # Rows read before the marts are built: below a large day (~490,000), ten days of a mid-size brand.
 # Since builds rewrite only the items that changed, fewer of them cost less than they hold: its
 # 30-day backfill (benchmarks/backfill.py) took 295.8 s at 200,000 and 260.2 s at 450,000; a probe's
-# peak RSS 1.9 -> 2.2 GB (README, Benchmarks).
+# peak RSS 1.9 -> 2.2 GB (benchmarks/HISTORY.md, fourteenth round).
 DEFAULT_CHUNK_ROWS = 450_000
 
 

@@ -224,7 +224,7 @@ def test_pooled_and_serial_scores_are_identical(monkeypatch, cores):
 
 
 def test_the_scoring_helpers_load_neither_numpy_nor_pandas_nor_arrow(monkeypatch):
-    """They would hold ~145 MB each instead of ~28 beside a large load (the README's tenth round)."""
+    """They would hold ~145 MB each instead of ~28 beside a large load (benchmarks/HISTORY.md, tenth round)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     stop_helpers()
     model, texts = get_model("cx_vader"), sample_texts(100, seed=3)
