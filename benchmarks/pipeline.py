@@ -6,6 +6,8 @@ extract + validate + load —, build_marts — marts + KPIs —, publish — the
 timing each with perf_counter and reading its peak RSS from /proc/<pid>/status VmHWM (reset
 between stages through /proc/<pid>/clear_refs) — its own and its helper processes' (the parser's,
 the sentiment pool's, multiprocessing's resource tracker), added up: the figure the targets judge.
+Each stage's CPU seconds (the process's threads and its helpers) over its wall seconds say how many
+of the cores it kept busy: a stage near 1.0 on a 2-core machine leaves one idle.
 A second child measures the references, in the same run: (a) DuckDB alone reading the same landing
 files into tables, (b) stock VADER alone scoring the same texts. The ratio pipeline / (a + b) says
 how much the pipeline adds to what cannot be avoided.
@@ -14,8 +16,12 @@ Results go to benchmarks/results/<date>[-postgres].json and .md, with the target
 pass/fail (a target whose run was not made is reported as not measured):
 
     python benchmarks/pipeline.py [--scale 1,10,large] [--warehouse duckdb|postgres] [--days D]
-                                  [--duckdb-memory-limit SIZE] [--profile] [--out DIR]
+                                  [--duckdb-memory-limit SIZE] [--profile] [--repeat N] [--out DIR]
                                   [--against OLD.json ...]
+
+`--repeat N` measures each scale N times (pipeline and references each time) and keeps the run of
+the median ratio, listing every run's seconds and ratio beside it: on a shared machine one run's
+wall time can move by a tenth.
 """
 
 from __future__ import annotations
@@ -72,12 +78,14 @@ def parse_scales(text: str, large: Callable[[], int] = large_scale) -> list[int]
     return scales
 
 
-def stage_row(stage: str, rows: int, seconds: float, peak_rss_mb: float, helpers_mb: float = 0.0) -> dict[str, Any]:
+def stage_row(stage: str, rows: int, seconds: float, peak_rss_mb: float, helpers_mb: float = 0.0,
+              cpu_s: float | None = None) -> dict[str, Any]:
     """One stage's figures, rows/s computed from rows and seconds; `peak_rss_mb` counts the helpers'
-    `helpers_mb` too."""
+    `helpers_mb` too; `cpu_s` (helpers included) over `seconds` is how many cores the stage kept busy."""
     return {"stage": stage, "rows": rows, "seconds": round(seconds, 4),
             "rows_per_s": round(rows / seconds, 1) if seconds > 0 else None, "peak_rss_mb": round(peak_rss_mb, 1),
-            "helpers_mb": round(helpers_mb, 1)}
+            "helpers_mb": round(helpers_mb, 1), "cpu_s": None if cpu_s is None else round(cpu_s, 2),
+            "cores": round(cpu_s / seconds, 2) if cpu_s is not None and seconds > 0 else None}
 
 
 def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str, float]) -> dict[str, Any]:
@@ -86,10 +94,22 @@ def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str,
     rows = sum(s["rows"] for s in stages if s["stage"].startswith("load "))
     seconds = sum(s["seconds"] for s in stages)
     peak = max(stages, key=lambda s: s["peak_rss_mb"])
-    total = stage_row("whole run", rows, seconds, peak["peak_rss_mb"], peak.get("helpers_mb", 0.0))
+    cpus = [s.get("cpu_s") for s in stages]
+    cpu = None if None in cpus else sum(cpus)
+    total = stage_row("whole run", rows, seconds, peak["peak_rss_mb"], peak.get("helpers_mb", 0.0), cpu)
     unavoidable = reference["duckdb_read_s"] + reference["vader_s"]
     return {"scale": scale, "stages": stages, "total": total, "reference": reference,
             "ratio": round(seconds / unavoidable, 2) if unavoidable > 0 else None}
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of repeated runs of one scale, the run of the median ratio (the lower middle of an even
+    number), with every run's seconds, CPU seconds and ratio under `repeats`."""
+    ranked = sorted(runs, key=lambda r: (r["ratio"] is None, r["ratio"] or 0.0))
+    chosen = dict(ranked[(len(ranked) - 1) // 2])
+    chosen["repeats"] = [{"seconds": r["total"]["seconds"], "cpu_s": r["total"].get("cpu_s"), "ratio": r["ratio"]}
+                         for r in runs]
+    return chosen
 
 
 def memory_growth(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -181,13 +201,18 @@ def markdown(result: dict[str, Any]) -> str:
     for run in result["runs"]:
         ref = run["reference"]
         lines += [f"## Scale {run['scale']}", "",
-                  "| stage | rows | seconds | rows/s | peak RSS MB | of which helpers |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| stage | rows | seconds | rows/s | peak RSS MB | of which helpers | CPU s | cores busy |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for s in [*run["stages"], run["total"]]:
             lines.append(f"| {s['stage']} | {s['rows']:,} | {_num(s['seconds'])} | {_num(s['rows_per_s'], ',.0f')} "
-                         f"| {_num(s['peak_rss_mb'], ',.0f')} | {_num(s.get('helpers_mb'), ',.0f')} |")
+                         f"| {_num(s['peak_rss_mb'], ',.0f')} | {_num(s.get('helpers_mb'), ',.0f')} "
+                         f"| {_num(s.get('cpu_s'), ',.1f')} | {_num(s.get('cores'))} |")
         lines += ["", f"References: DuckDB read {ref['duckdb_read_s']:.2f} s, VADER {ref['vader_s']:.2f} s over "
                   f"{ref['texts']:,} texts. **Ratio pipeline / (DuckDB + VADER) = {_num(run['ratio'])}**", ""]
+        if len(run.get("repeats", [])) > 1:
+            lines += [f"Measured {len(run['repeats'])} times, the run of the median ratio shown; every run: "
+                      + ", ".join(f"{r['seconds']:.1f} s (ratio {_num(r['ratio'])})" for r in run["repeats"])
+                      + ".", ""]
     if result.get("memory_growth"):
         g = result["memory_growth"]
         lines += [f"Memory growth: {g['small_peak_mb']:,.0f} MB at scale {g['small_scale']} → "
@@ -237,6 +262,22 @@ def peak_mb() -> tuple[float, float]:
     return sum(peaks), sum(peaks[1:])
 
 
+def cpu_seconds() -> float:
+    """CPU seconds so far of this process (every thread), of its children that have exited, and of
+    its live descendants (the helpers, which exit only when the marts stop them)."""
+    import psutil
+
+    times = os.times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in psutil.Process().children(recursive=True):
+        try:
+            cpu = child.cpu_times()
+        except psutil.Error:
+            continue  # exited meanwhile: counted with the children once reaped
+        total += cpu.user + cpu.system
+    return total
+
+
 def reset_peak() -> None:
     """Start a new peak RSS window (Linux: writing 5 to clear_refs resets VmHWM)."""
     for proc in _processes():
@@ -263,9 +304,10 @@ def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
 
     def timed(name: str, call: Callable[[], Any], rows: Callable[[Any], int]) -> None:
         reset_peak()
-        start = perf_counter()
+        start, cpu = perf_counter(), cpu_seconds()
         out = call()
-        stages.append(stage_row(name, rows(out), perf_counter() - start, *peak_mb()))
+        seconds, cpu = perf_counter() - start, cpu_seconds() - cpu
+        stages.append(stage_row(name, rows(out), seconds, *peak_mb(), cpu_s=cpu))
 
     loaded = []
     for source in pipeline.config.sources:
@@ -375,17 +417,25 @@ class Warehouse:
         engine.dispose()
 
 
-def measure_scale(scale: int, day: date, warehouse: Warehouse, profile: Path | None) -> dict[str, Any]:
+def measure_scale(scale: int, day: date, warehouse: Warehouse, profile: Path | None, repeat: int = 1) -> dict[str, Any]:
+    """`repeat` runs of the day at `scale`, each on a fresh warehouse with its own references; the
+    run of the median ratio (`median_run`). The profile, if asked, is of the first run."""
+    runs = []
     with tempfile.TemporaryDirectory(prefix=f"cx-bench-{scale}-") as tmp:
         home = Path(tmp)
-        env = _env(home, warehouse.url(home))
-        _sample(home, day, day, scale, env)
-        mode = ["stages", "--day", day.isoformat()] + (["--profile-to", str(profile)] if profile else [])
-        run = _child(mode, env)
-        if run["failed"]:
-            raise RuntimeError(f"scale {scale}: sources failed: {', '.join(run['failed'])}")
-        reference = _child(["reference", "--landing", str(home / "landing")], env)
-    return summarise_run(scale, run["stages"], reference)
+        _sample(home, day, day, scale, _env(home, None))
+        for attempt in range(repeat):
+            for stale in home.glob("warehouse.duckdb*"):  # DuckDB's file and its write-ahead log
+                stale.unlink()
+            env = _env(home, warehouse.url(home))
+            traced = profile if profile and attempt == 0 else None
+            mode = ["stages", "--day", day.isoformat()] + (["--profile-to", str(traced)] if traced else [])
+            run = _child(mode, env)
+            if run["failed"]:
+                raise RuntimeError(f"scale {scale}: sources failed: {', '.join(run['failed'])}")
+            reference = _child(["reference", "--landing", str(home / "landing")], env)
+            runs.append(summarise_run(scale, run["stages"], reference))
+    return median_run(runs)
 
 
 def measure_backfill(days: int, warehouse: Warehouse) -> dict[str, Any]:
@@ -413,6 +463,8 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=0,
                         help="also run benchmarks/backfill.py: a backfill over D days against one run")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of the largest scale")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure each scale N times and keep the run of the median ratio")
     parser.add_argument("--duckdb-memory-limit", metavar="SIZE",
                         help="DuckDB's memory_limit setting for the runs (e.g. 1GB), as an operator sets it in the URL")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -434,6 +486,8 @@ def main() -> int:
         scales = parse_scales(args.scale)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     today = datetime.now(UTC).date().isoformat()
     stem = today + ("" if args.warehouse == "duckdb" else f"-{args.warehouse}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -447,7 +501,7 @@ def main() -> int:
     try:
         for scale in scales:
             profile = args.out / f"{stem}-profile-scale{scale}.txt" if args.profile and scale == max(scales) else None
-            run = measure_scale(scale, args.day, warehouse, profile)
+            run = measure_scale(scale, args.day, warehouse, profile, args.repeat)
             result["runs"].append(run)
             t = run["total"]
             print(f"bench-pipeline scale {scale:>5}: {t['rows']:>9,} rows {t['seconds']:>8.2f} s "

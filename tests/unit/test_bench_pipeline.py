@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,10 +43,40 @@ def test_summary_sums_stages_and_divides_by_the_references():
     # rows are what the loads read: 100 + 300; seconds 2 + 1 + 0.5 + 0.5 = 4; 400 / 4 = 100 rows/s
     # the peak is load b's, helpers included
     assert run["total"] == {"stage": "whole run", "rows": 400, "seconds": 4.0, "rows_per_s": 100.0,
-                            "peak_rss_mb": 200.0, "helpers_mb": 60.0}
+                            "peak_rss_mb": 200.0, "helpers_mb": 60.0, "cpu_s": None, "cores": None}
     # 4 s / (1.5 s DuckDB + 0.5 s VADER) = 2.0
     assert run["ratio"] == 2.0
     assert run["stages"][1]["rows_per_s"] == 300.0  # 300 rows / 1 s
+
+
+def test_cpu_seconds_say_how_many_cores_a_stage_kept_busy():
+    stages = [bench.stage_row("load a", 100, 2.0, 150.0, cpu_s=3.0),
+              bench.stage_row("marts + KPIs", 100, 4.0, 180.0, cpu_s=4.2)]
+    # load a: 3 CPU-s in 2 s = 1.5 cores; the marts 4.2 / 4 = 1.05
+    assert [(s["cpu_s"], s["cores"]) for s in stages] == [(3.0, 1.5), (4.2, 1.05)]
+    total = bench.summarise_run(1, stages, {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100})["total"]
+    # 3 + 4.2 = 7.2 CPU-s in 2 + 4 = 6 s: 1.2 cores
+    assert (total["cpu_s"], total["cores"]) == (7.2, 1.2)
+    assert "| marts + KPIs | 100 | 4.00 | 25 | 180 | 0 | 4.2 | 1.05 |" in bench.markdown(_result([{
+        "scale": 1, "stages": stages, "total": total, "reference": {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100},
+        "ratio": 3.0}]))
+    # a stage without CPU figures (an older results file) leaves the whole run's unknown
+    assert _run(1, 200.0)["total"]["cores"] is None
+
+
+def test_repeated_runs_keep_the_median_ratio_and_list_every_run():
+    # ratios 4 s / 2 s = 2.0, 8 / 2 = 4.0, 6 / 2 = 3.0: the median is the 6 s run
+    runs = [_run(10, 300.0, seconds=s) for s in ((2.0, 1.0, 0.5, 0.5), (4.0, 2.0, 1.0, 1.0), (3.0, 1.5, 0.75, 0.75))]
+    chosen = bench.median_run(runs)
+    assert (chosen["ratio"], chosen["total"]["seconds"]) == (3.0, 6.0)
+    assert chosen["repeats"] == [{"seconds": 4.0, "cpu_s": None, "ratio": 2.0},
+                                 {"seconds": 8.0, "cpu_s": None, "ratio": 4.0},
+                                 {"seconds": 6.0, "cpu_s": None, "ratio": 3.0}]
+    assert "every run: 4.0 s (ratio 2.00), 8.0 s (ratio 4.00), 6.0 s (ratio 3.00)." in bench.markdown(_result([chosen]))
+    # an even number: the lower middle (ratios 2.0 and 4.0 -> 2.0); one run: itself, no list in the summary
+    assert bench.median_run(runs[:2])["ratio"] == 2.0
+    single = bench.median_run(runs[:1])
+    assert single["ratio"] == 2.0 and "every run" not in bench.markdown(_result([single]))
 
 
 def test_memory_growth_pairs_the_largest_s_with_ten_s():
@@ -118,3 +150,19 @@ def test_a_duckdb_memory_limit_rides_in_the_warehouse_url_and_the_summary(tmp_pa
     result = _result([_run(1, 200.0)])
     assert "memory_limit" not in bench.markdown(result)
     assert "DuckDB memory_limit 1GB." in bench.markdown({**result, "duckdb_memory_limit": "1GB"})
+
+
+def test_cpu_seconds_count_a_helper_alive_and_once_it_has_exited():
+    burn = ("import sys, time\nstart = time.process_time()\nwhile time.process_time() - start < 0.5:\n    pass\n"
+            "print('done', flush=True)\nsys.stdin.read()\n")
+    before = bench.cpu_seconds()
+    helper = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert helper.stdout.readline() == "done\n"
+    alive = bench.cpu_seconds() - before
+    helper.stdin.close()
+    helper.wait()
+    reaped = bench.cpu_seconds() - before
+    # the helper's 0.5 CPU-s (and its interpreter's start) count while it runs and, once reaped, once only
+    # (/proc counts in ticks of 10 ms: a little under 0.5 may show)
+    assert 0.45 <= alive < 2.0
+    assert alive <= reaped < alive + 0.5
