@@ -248,11 +248,17 @@ def read_frame(conn: sa.Connection, stmt: sa.TextClause, params: dict[str, Any] 
     DuckDB hands its result over column by column through Arrow, where pandas' read_sql would
     build a Python tuple per row (seconds and hundreds of MB for a large day's texts). Dates
     arrive as `datetime.date` on both dialects; decimals would arrive as `Decimal` on DuckDB, so
-    queries returning numerics keep `pd.read_sql_query`.
+    queries returning numerics keep `pd.read_sql_query`. The result is closed once read: the DuckDB
+    driver would otherwise fetch it again (a closed result: "result closed") before the
+    connection's next native call whenever something still held it, such as a profiler keeping frames.
     """
     if not is_duckdb(conn):
         return pd.read_sql_query(stmt, conn, params=params)
-    return conn.execute(stmt, params or {}).cursor.arrow().read_all().to_pandas()
+    result = conn.execute(stmt, params or {})
+    try:
+        return result.cursor.arrow().read_all().to_pandas()
+    finally:
+        result.close()
 
 
 def insert_frame(conn: sa.Connection, df: pd.DataFrame, table: str) -> int:
