@@ -29,6 +29,10 @@ from pipelines.warehouse.star import StarBuild, tag_items
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
+# dates computed by one statement: the kpi dates of kpi_daily, a run of feedback dates' statistics.
+# A window query's rows grow with the dates it covers (each replied review feeds 36 window medians,
+# held until the median is taken): 30 dirty dates of a mid-size brand in one run held 1.1 GB there.
+DATES_AT_ONCE = 31
 
 
 def kpi_dates(conn: sa.Connection, day: date, dirty: list[date], reach: int = KPI_WINDOW) -> list[date]:
@@ -50,8 +54,8 @@ def computed_since(conn: sa.Connection, first: date) -> bool:
 
 def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
     """Rewrite the day statistics (`marts.kpi_day_stats`, the theme impact cells) of feedback `dates`
-    from their facts and tags: what every window over those dates sums."""
-    for first, last in consecutive_runs(dates):
+    from their facts and tags: what every window over those dates sums. DATES_AT_ONCE days a statement."""
+    for first, last in consecutive_runs(dates, DATES_AT_ONCE):
         for name in ("marts/kpi_day_stats.sql", "marts/impact_day_cells.sql"):
             run_sql_file(conn, name, min_date=first, max_date=last)
 
@@ -65,11 +69,13 @@ def write_term_counts(conn: sa.Connection, dates: list[date]) -> None:
         insert_frame(conn, analytics.term_counts(analytics.read_texts(conn, day, day)), "marts.term_day_counts")
 
 
-def consecutive_runs(dates: list[date]) -> list[tuple[date, date]]:
-    """The runs of consecutive days among `dates`, as (first, last) pairs in order."""
+def consecutive_runs(dates: list[date], longest: int | None = None) -> list[tuple[date, date]]:
+    """The runs of consecutive days among `dates`, as (first, last) pairs in order; a run of more
+    than `longest` days is cut into runs of `longest` days (the last one shorter)."""
     runs: list[tuple[date, date]] = []
     for day in sorted(set(dates)):
-        if runs and day == runs[-1][1] + timedelta(days=1):
+        if runs and day == runs[-1][1] + timedelta(days=1) and (
+                longest is None or (day - runs[-1][0]).days < longest):
             runs[-1] = (runs[-1][0], day)
         else:
             runs.append((day, day))
@@ -85,6 +91,18 @@ def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, p
         stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
         medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn, params=params)
     return stats, medians
+
+
+def write_kpi_daily(conn: sa.Connection, dates: list[date]) -> int:
+    """Rewrite `marts.kpi_daily` for the kpi `dates` (sorted), DATES_AT_ONCE dates at a time: a kpi
+    date's rows depend on its own windows only. Returns the rows written."""
+    rows = 0
+    for start in range(0, len(dates), DATES_AT_ONCE):
+        part = dates[start:start + DATES_AT_ONCE]
+        metrics = compute_metrics(*read_inputs(conn, part))
+        replace_rows(conn, "marts.kpi_daily", "kpi_date", part, metrics)
+        rows += len(metrics)
+    return rows
 
 
 def replace_rows(conn: sa.Connection, table: str, date_column: str, dates: list[date], rows: pd.DataFrame) -> None:
@@ -150,11 +168,10 @@ def update_kpis(
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
     if not changed_customers:
         conn.exec_driver_sql("create temporary table tmp_changed_customers (customer_hash text)")
-    rows = compute_metrics(*read_inputs(conn, dates))
-    replace_rows(conn, "marts.kpi_daily", "kpi_date", dates, rows)
+    rows = write_kpi_daily(conn, dates)
     update_analytics(conn, taxonomy, dates, trend_dates, everyone=not changed_customers)
     conn.exec_driver_sql("drop table tmp_changed_customers")
-    return KpiUpdate(len(rows), dirty, dates)
+    return KpiUpdate(rows, dirty, dates)
 
 
 def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date], trend_dates: list[date],

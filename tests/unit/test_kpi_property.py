@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.kpis.daily import consecutive_runs, read_inputs, write_day_statistics
+from pipelines.kpis import daily
+from pipelines.kpis.daily import consecutive_runs, read_inputs, write_day_statistics, write_kpi_daily
 from pipelines.kpis.stats import compute_metrics
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
@@ -233,3 +234,64 @@ def test_day_statistics_are_written_for_each_run_of_consecutive_dates():
     assert consecutive_runs(days) == [(D0, D0 + timedelta(days=2)), (D0 + timedelta(days=5), D0 + timedelta(days=5)),
                                       (D0 + timedelta(days=7), D0 + timedelta(days=9))]
     assert consecutive_runs([]) == []
+    # at most 4 days a run: 0..9 -> 0..3, 4..7, 8..9; the runs above are short enough already
+    assert consecutive_runs([D0 + timedelta(days=i) for i in range(10)], 4) == [
+        (D0, D0 + timedelta(days=3)), (D0 + timedelta(days=4), D0 + timedelta(days=7)),
+        (D0 + timedelta(days=8), D0 + timedelta(days=9))]
+    assert consecutive_runs(days, 3) == consecutive_runs(days)
+
+
+def _items(count: int) -> list[dict]:
+    """`count` items spread over days 0..9, each field cycling through its values."""
+    out = []
+    for i in range(count):
+        family = ("survey", "review", "mention")[i % 3]
+        out.append({"family": family, "day": i % 10, "variant": i % 2, "product": (None, "p1", "p2")[i % 3],
+                    "location": (None, "l1")[i % 2], "nps": i % 11, "csat": 1 + i % 5, "ces": 1 + i % 7,
+                    "stage": (None, "use", "support")[i % 3], "touchpoint": (None, "web", "app")[i % 3],
+                    "rating": 1 + i % 5, "reply_hours": None if i % 4 == 0 else i % 48, "brand": i % 2 == 0,
+                    "competitor": i % 3 == 0, "label": (None, "positive", "neutral", "negative")[i % 4],
+                    "hint_stage": (None, "purchase", "use")[i % 3], "hint_touchpoint": (None, "store", "web")[i % 3],
+                    "pyramid": (None, "utility", "pleasure")[i % 3], "themes": {"t1", "t2"} if i % 2 else {"t1"},
+                    "date": D0 + timedelta(days=i % 10), "source": family[0] + str(i % 2)})
+    return out
+
+
+def test_many_dates_are_computed_a_few_at_a_time_with_the_same_rows(engine, monkeypatch):
+    """A window statement's rows grow with the dates it covers; cut into parts, it writes the same rows."""
+    dates = [D0 + timedelta(days=i) for i in range(10)]
+    seen: dict[str, list] = {"stats": [], "kpis": []}
+    sql_file, inputs = daily.run_sql_file, daily.read_inputs
+
+    def run_sql_file(conn, name, **params):
+        seen["stats"].append((name, params["min_date"], params["max_date"]))
+        return sql_file(conn, name, **params)
+
+    def read_inputs(conn, part):
+        seen["kpis"].append(list(part))
+        return inputs(conn, part)
+
+    monkeypatch.setattr(daily, "run_sql_file", run_sql_file)
+    monkeypatch.setattr(daily, "read_inputs", read_inputs)
+
+    def written(conn) -> tuple[int, list, list]:
+        rows = write_kpi_daily(conn, dates)
+        stats = conn.exec_driver_sql("select * from marts.kpi_day_stats order by all").all()
+        kpis = conn.exec_driver_sql("select * from marts.kpi_daily order by all").all()
+        return rows, stats, kpis
+
+    with engine.begin() as conn:
+        load(conn, _items(60))
+        write_day_statistics(conn, dates)
+        whole = written(conn)
+        monkeypatch.setattr(daily, "DATES_AT_ONCE", 3)
+        write_day_statistics(conn, dates)
+        parts = written(conn)
+        conn.rollback()
+    assert whole[0] > 0 and whole[1] and whole[2]
+    assert parts == whole
+    # the first pass: one statement per file for 0..9 and one read of the 10 kpi dates; then 3 days at a time
+    day = [D0 + timedelta(days=i) for i in range(10)]
+    assert [(lo, hi) for name, lo, hi in seen["stats"] if name == "marts/kpi_day_stats.sql"] == [
+        (day[0], day[9]), (day[0], day[2]), (day[3], day[5]), (day[6], day[8]), (day[9], day[9])]
+    assert [len(part) for part in seen["kpis"]] == [10, 3, 3, 3, 1]
