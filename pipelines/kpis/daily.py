@@ -31,7 +31,10 @@ KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
 # dates computed by one statement: the kpi dates of kpi_daily, a run of feedback dates' statistics.
 # A window query's rows grow with the dates it covers (each replied review feeds 36 window medians,
-# held until the median is taken): 30 dirty dates of a mid-size brand in one run held 1.1 GB there.
+# held until the median is taken): one run of 30 days of a mid-size brand (57 kpi dates) peaked at
+# 3,272 MB in one statement, 3,028 MB at 31 dates a statement and 2,694 MB at 7; but each statement
+# scans its windows' facts again, and at 7 the nightly run (15 dirty dates) built in 22.2 s against
+# 19.5 s. At 31 a nightly run's dates still fit in one statement, and a year's take 13.
 DATES_AT_ONCE = 31
 
 

@@ -280,6 +280,7 @@ def test_many_dates_are_computed_a_few_at_a_time_with_the_same_rows(engine, monk
         kpis = conn.exec_driver_sql("select * from marts.kpi_daily order by all").all()
         return rows, stats, kpis
 
+    monkeypatch.setattr(daily, "DATES_AT_ONCE", 10)
     with engine.begin() as conn:
         load(conn, _items(60))
         write_day_statistics(conn, dates)
@@ -290,7 +291,7 @@ def test_many_dates_are_computed_a_few_at_a_time_with_the_same_rows(engine, monk
         conn.rollback()
     assert whole[0] > 0 and whole[1] and whole[2]
     assert parts == whole
-    # the first pass: one statement per file for 0..9 and one read of the 10 kpi dates; then 3 days at a time
+    # 10 at once: one statement per file for 0..9 and one read of the 10 kpi dates; then 3 days at a time
     day = [D0 + timedelta(days=i) for i in range(10)]
     assert [(lo, hi) for name, lo, hi in seen["stats"] if name == "marts/kpi_day_stats.sql"] == [
         (day[0], day[9]), (day[0], day[2]), (day[3], day[5]), (day[6], day[8]), (day[9], day[9])]
