@@ -33,8 +33,10 @@ chromium:
 	    echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests skip without it)"; \
 	  fi; }
 
+# test files in the order collected, not largest first: the Airflow cluster tests (one test a file,
+# minutes each) then start at once instead of running last while the other workers sit idle
 test: install chromium
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # speed targets, each a ratio against a reference measured in the same run (benchmarks/)
 bench: install bench-validate
