@@ -333,8 +333,11 @@ def test_failure_notifier_logs_and_emails_the_ops_address(smtp_connection, caplo
     monkeypatch.setenv("CX_OPS_EMAIL", "ops@example.com")
     with caplog.at_level("ERROR", logger="pipelines.airflow_support"):
         notify_failure(_failed_load_context())
-    assert caplog.messages == ["CX pipeline task failure: cx_nightly.load_source[x] failed in run "
-                               "scheduled__2026-03-11T02:00:00+00:00 (try 3): ValueError: x.jsonl: unreadable"]
+    # the notifier's own records: the loopback SMTP server logs its connections too, once Airflow's
+    # logging setup (from the tests before, in the same process) lets them through
+    logged = [r.getMessage() for r in caplog.records if r.name == "pipelines.airflow_support"]
+    assert logged == ["CX pipeline task failure: cx_nightly.load_source[x] failed in run "
+                      "scheduled__2026-03-11T02:00:00+00:00 (try 3): ValueError: x.jsonl: unreadable"]
     (envelope,) = smtp_connection.envelopes
     assert envelope.rcpt_tos == ["ops@example.com"]
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
