@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from pipelines.kpis.stats import WINDOWS
 from pipelines.kpis.themes import Taxonomy
 from pipelines.warehouse.db import read_frame
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20261204
-WINDOWS = (1, 7, 28)
 IMPACT_METRICS = ("avg_rating", "nps")  # a metric's place seeds its bootstrap
 BASELINE_DAYS = 28
 MIN_HISTORY = 14

@@ -22,19 +22,20 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.kpis import analytics
-from pipelines.kpis.stats import compute_metrics
+from pipelines.kpis.stats import compute_metrics, window_medians
 from pipelines.kpis.themes import Taxonomy
-from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, run_sql_file, sql_text
+from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file, sql_text
 from pipelines.warehouse.star import StarBuild, tag_items
 
 KPI_WINDOW = 28
 KPI_DATES_TABLE = "tmp_kpi_dates"
 # dates computed by one statement: the kpi dates of kpi_daily, a run of feedback dates' statistics.
-# A window query's rows grow with the dates it covers (each replied review feeds 36 window medians,
-# held until the median is taken): one run of 30 days of a mid-size brand (57 kpi dates) peaked at
-# 3,272 MB in one statement, 3,028 MB at 31 dates a statement and 2,694 MB at 7; but each statement
-# scans its windows' facts again, and at 7 the nightly run (15 dirty dates) built in 22.2 s against
-# 19.5 s. At 31 a nightly run's dates still fit in one statement, and a year's take 13.
+# A window query's rows grow with the dates it covers (each day's statistics feed 36 windows): one
+# run of 30 days of a mid-size brand (57 kpi dates), while the reply-time medians were still taken
+# in SQL, peaked at 3,272 MB in one statement, 3,028 MB at 31 dates a statement and 2,694 MB at 7;
+# but each statement scans its windows' facts again, and at 7 the nightly run (15 dirty dates)
+# built in 22.2 s against 19.5 s. At 31 a nightly run's dates still fit in one statement, and a
+# year's take 13.
 DATES_AT_ONCE = 31
 
 
@@ -87,13 +88,14 @@ def consecutive_runs(dates: list[date], longest: int | None = None) -> list[tupl
 
 def read_inputs(conn: sa.Connection, dates: list[date]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sufficient statistics (summed from the stored day statistics) and reply-time medians
-    (read from the replied reviews: medians do not add up) of every window ending on `dates`."""
+    (taken from the replied reviews: medians do not add up) of every window ending on `dates`."""
     frame = pd.DataFrame({"kpi_date": pd.Series(dates, dtype="object")})
     params = {"min_date": dates[0] - timedelta(days=KPI_WINDOW - 1), "max_date": dates[-1]}
     with frame_as_table(conn, frame, KPI_DATES_TABLE):
         stats = pd.read_sql_query(sa.text(sql_text("marts/kpi_inputs.sql")), conn, params=params)
-        medians = pd.read_sql_query(sa.text(sql_text("marts/kpi_median_reply.sql")), conn, params=params)
-    return stats, medians
+    replied, themes = (read_frame(conn, sa.text(sql_text(f"marts/{name}.sql")), params)
+                       for name in ("kpi_replied", "kpi_replied_themes"))
+    return stats, window_medians(replied, themes, dates)
 
 
 def write_kpi_daily(conn: sa.Connection, dates: list[date]) -> int:

@@ -1,20 +1,27 @@
 """Metric values and 95% intervals from additive sufficient statistics (KPIS.md).
 
 The warehouse aggregates (sql/marts/kpi_inputs.sql); this module turns those small aggregates
-into values and intervals, vectorised over every (date, window, segment) at once.
+into values and intervals, vectorised over every (date, window, segment) at once. Medians do not
+add up, so the reply-time medians are taken here from the replied reviews themselves.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 Z = 1.959964
+WINDOWS = (1, 7, 28)  # days in a kpi window, ending on its kpi date
 KPI_COLUMNS = [
     "kpi_date", "window_days", "metric", "segment_type", "segment_value",
     "value", "sample_size", "ci_low", "ci_high",
 ]
 KEYS = ["kpi_date", "window_days", "segment_type", "segment_value"]
+# the segment types a replied review is counted in by its own column, beside all, family and theme
+REPLY_SEGMENTS = ("source", "product", "location", "journey_stage", "touchpoint", "pyramid_level")
 
 
 def wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,6 +110,46 @@ def compute_metrics(stats: pd.DataFrame, medians: pd.DataFrame | None = None) ->
     out = pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
     return out.sort_values(["kpi_date", "window_days", "metric", "segment_type", "segment_value"],
                            ignore_index=True)
+
+
+def window_medians(replied: pd.DataFrame, themes: pd.DataFrame, dates: list[date]) -> pd.DataFrame:
+    """The median reply time (`value`) and replied reviews (`n`) of every window ending on `dates`,
+    per segment, from the replied reviews (`feedback_date`, `reply_hours` and the REPLY_SEGMENTS
+    columns) and their themes (`feedback_date`, `theme`, `reply_hours`), each frame sorted by date.
+
+    A segment's values stay in date order, so each window is a slice of them: no review is copied
+    into the 36 windows that hold it, as a SQL median over windows did (over 2 GB in one statement
+    for 15 kpi dates at a large brand's volume). The median is that of percentile_cont(0.5): the
+    middle value, or the mean of the two middle ones.
+    """
+    ends = np.array(dates, dtype="datetime64[D]")
+    rows = []
+    for segment_type, segment_value, days, values in _reply_segments(replied, themes):
+        last = np.searchsorted(days, ends, side="right")
+        for window in WINDOWS:
+            first = np.searchsorted(days, ends - np.timedelta64(window - 1, "D"), side="left")
+            for kpi_date, a, b in zip(dates, first, last, strict=True):
+                if b > a:
+                    rows.append((kpi_date, window, segment_type, segment_value, float(np.median(values[a:b])), b - a))
+    return pd.DataFrame(rows, columns=[*KEYS, "value", "n"])
+
+
+def _reply_segments(replied: pd.DataFrame, themes: pd.DataFrame) -> Iterator[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(segment type, segment value, days, reply hours) of every segment, in date order."""
+    days, hours = _days(replied.feedback_date), replied.reply_hours.to_numpy(float)
+    yield "all", "all", days, hours
+    yield "family", "review", days, hours
+    for column in REPLY_SEGMENTS:  # rows without a value belong to no segment of the column
+        for value, rows in replied.groupby(column, sort=True).indices.items():
+            yield column, value, days[rows], hours[rows]
+    days, hours = _days(themes.feedback_date), themes.reply_hours.to_numpy(float)
+    for value, rows in themes.groupby("theme", sort=True).indices.items():
+        yield "theme", value, days[rows], hours[rows]
+
+
+def _days(column: pd.Series) -> np.ndarray:
+    """A column of dates as numpy days (pandas converts a million dates 15 times faster than numpy)."""
+    return pd.to_datetime(column).to_numpy().astype("datetime64[D]")
 
 
 def _order(triple: tuple, n) -> tuple:

@@ -1,12 +1,13 @@
 """Intervals and metric values against hand-computed figures (KPIS.md)."""
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.kpis.stats import compute_metrics, mean_interval, net_score, wilson
+from pipelines.kpis.stats import compute_metrics, mean_interval, net_score, wilson, window_medians
 
 Z = 1.959964
 
@@ -110,3 +111,46 @@ def test_compute_metrics_all_promoters_and_single_response():
     assert rows.loc["csat", "value"] == 0.0 and rows.loc["csat", "sample_size"] == 1
     assert rows.loc["csat_mean", "value"] == 2.0 and math.isnan(rows.loc["csat_mean", "ci_low"])
     assert set(rows.segment_type) == {"theme"}
+
+
+def test_window_medians_slice_each_segment_by_date():
+    d = date(2026, 3, 1)
+    replied = pd.DataFrame({
+        "feedback_date": [date(2026, 2, 2), date(2026, 2, 24), date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 1)],
+        "reply_hours": [100.0, 7.0, 1.0, 4.0, 2.0],
+        "source": ["trustpilot", "google", "trustpilot", "trustpilot", "google"],
+        "product": [None, "app", None, "app", None],
+        "location": [None] * 5, "journey_stage": [None] * 5, "touchpoint": [None] * 5,
+        "pyramid_level": ["utility", None, None, None, None],
+    })
+    themes = pd.DataFrame({"feedback_date": [date(2026, 2, 24), date(2026, 3, 1)], "theme": ["billing", "billing"],
+                           "reply_hours": [7.0, 4.0]})
+    out = window_medians(replied, themes, [date(2026, 2, 27), d])
+    got = {(r.kpi_date, r.window_days, r.segment_type, r.segment_value): (r.value, r.n) for r in out.itertuples()}
+    # 1 March: the day holds 4, 2 (median 3); 7 days add 28 Feb's 1 and 24 Feb's 7 (1 2 4 7: 3);
+    # 28 days reach back to 2 Feb (1 2 4 7 100: 4)
+    assert got[(d, 1, "all", "all")] == (3.0, 2)
+    assert got[(d, 7, "all", "all")] == (3.0, 4)
+    assert got[(d, 28, "all", "all")] == (4.0, 5)
+    assert got[(d, 28, "family", "review")] == (4.0, 5)
+    # trustpilot: 2 Feb 100, 28 Feb 1, 1 Mar 4; google: 24 Feb 7, 1 Mar 2
+    assert got[(d, 7, "source", "trustpilot")] == (2.5, 2)
+    assert got[(d, 28, "source", "trustpilot")] == (4.0, 3)
+    assert got[(d, 7, "source", "google")] == (4.5, 2)
+    assert got[(d, 1, "product", "app")] == (4.0, 1) and got[(d, 7, "product", "app")] == (5.5, 2)
+    assert got[(d, 28, "pyramid_level", "utility")] == (100.0, 1)
+    assert got[(d, 7, "theme", "billing")] == (5.5, 2)
+    # 27 Feb: nothing replied that day, so no 1-day rows; its 7 days hold 24 Feb's 7 only
+    assert not any(k[0] == date(2026, 2, 27) and k[1] == 1 for k in got)
+    assert got[(date(2026, 2, 27), 7, "all", "all")] == (7.0, 1)
+    # a window without a segment's reviews has no row, nor do segments without a value
+    assert (d, 7, "pyramid_level", "utility") not in got
+    assert {k[2] for k in got} == {"all", "family", "source", "product", "pyramid_level", "theme"}
+    assert len(out) == len(got)
+
+
+def test_window_medians_of_nothing_replied():
+    empty = pd.DataFrame({"feedback_date": [], "reply_hours": [], "source": [], "product": [], "location": [],
+                          "journey_stage": [], "touchpoint": [], "pyramid_level": []})
+    out = window_medians(empty, pd.DataFrame({"feedback_date": [], "theme": [], "reply_hours": []}), [date(2026, 3, 1)])
+    assert out.empty and list(out.columns) == ["kpi_date", "window_days", "segment_type", "segment_value", "value", "n"]
