@@ -79,6 +79,32 @@ def test_repeated_runs_keep_the_median_ratio_and_list_every_run():
     assert single["ratio"] == 2.0 and "every run" not in bench.markdown(_result([single]))
 
 
+def test_a_profile_with_repeats_is_one_more_run_left_out_of_the_median(monkeypatch, tmp_path):
+    # the measuring children are replaced by their figures: the profiled run takes 100 s, the others 4, 8, 6 s
+    calls, seconds = [], iter([100.0, 4.0, 8.0, 6.0])
+
+    def child(mode, env):
+        calls.append(mode)
+        if mode[0] == "reference":
+            return {"duckdb_read_s": 1.5, "vader_s": 0.5, "texts": 10}
+        return {"failed": [], "stages": [bench.stage_row("load a", 10, next(seconds), 100.0)]}
+
+    monkeypatch.setattr(bench, "_child", child)
+    monkeypatch.setattr(bench, "_sample", lambda *args: None)
+    warehouse = bench.Warehouse("duckdb")
+    run = bench.measure_scale(1, bench.DAY, warehouse, tmp_path / "profile.txt", repeat=3)
+    stages = [mode for mode in calls if mode[0] == "stages"]
+    assert [("--profile-to" in mode) for mode in stages] == [True, False, False, False]
+    assert [mode[0] for mode in calls].count("reference") == 3  # none for the profiled run
+    assert [r["seconds"] for r in run["repeats"]] == [4.0, 8.0, 6.0] and run["total"]["seconds"] == 6.0
+    # one run: it is the profiled one, and it counts
+    calls.clear()
+    seconds = iter([100.0])
+    run = bench.measure_scale(1, bench.DAY, warehouse, tmp_path / "profile.txt", repeat=1)
+    assert ["--profile-to" in mode for mode in calls if mode[0] == "stages"] == [True]
+    assert run["total"]["seconds"] == 100.0
+
+
 def test_memory_growth_pairs_the_largest_s_with_ten_s():
     runs = [_run(1, 200.0), _run(3, 220.0), _run(10, 250.0)]
     # 250 / 200 = 1.25
