@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from pipelines.kpis.stats import WINDOWS
+from pipelines.kpis.stats import WINDOWS, as_days
 from pipelines.kpis.themes import Taxonomy
 from pipelines.warehouse.db import read_frame
 
@@ -117,7 +117,7 @@ def theme_impact(scores: pd.DataFrame, tagged: pd.DataFrame, dates: list[date]) 
 
 def _day_numbers(days: pd.Series, first: date) -> np.ndarray:
     """Days since `first` of a column of dates."""
-    return np.array([(d - first).days for d in days], dtype=np.int64)
+    return (as_days(days) - np.datetime64(first, "D")).astype(np.int64)
 
 
 # -- anomalies -----------------------------------------------------------------------------------
