@@ -366,8 +366,10 @@ class Pipeline:
             built, results = None, []
             if dirty:
                 built = build_star(conn, self.config.sources, self.taxonomy, changed_customers=tracked)
-                # the facts are checked before any KPI is computed from them
-                results = check_marts(conn, {"fct_feedback": dirty})
+                # the facts are checked before any KPI is computed from them: the rows the build wrote
+                results = check_marts(conn, {"fct_feedback": dirty}, built.items)
+                if built.items:
+                    conn.exec_driver_sql(f"drop table {built.items}")
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()

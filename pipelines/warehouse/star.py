@@ -104,11 +104,15 @@ def clear_dirty_dates(conn: sa.Connection, marks: Iterable[tuple[date, int]]) ->
 @dataclass(frozen=True)
 class StarBuild:
     """What build_star did to the dirty dates: those it rebuilt `whole` (the others: only their
-    changed items), and those whose term counts it `counted` by moving them with the rewritten
-    texts (the others' counts are still to be written from all their texts)."""
+    changed items), those whose term counts it `counted` by moving them with the rewritten
+    texts (the others' counts are still to be written from all their texts), and `items`: the
+    temporary table listing the feedback_id of every item it wrote (sql/marts/built_items.sql),
+    when some dirty date was built before, else None (every row of the dirty dates is new). The
+    caller drops it."""
 
     whole: list[date]
     counted: list[date]
+    items: str | None = None
 
 
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy,
@@ -117,7 +121,8 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     whole, on the others the items whose staged version changed (sql/marts/rebuild_items.sql).
     The items are tagged with `taxonomy` before fct_feedback takes them. With `changed_customers`,
     leaves tmp_changed_customers (customer_hash): the customers whose interactions the rebuild
-    changed, for the KPI stage (update_kpis drops it)."""
+    changed, for the KPI stage (update_kpis drops it); leaves StarBuild.items when a dirty date
+    was built before."""
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
@@ -142,6 +147,10 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         run_sql_file(conn, "marts/changed_customers.sql")
     move_term_counts(conn, removed, term_counts(rewritten_texts(conn, counted)))
     whole = sorted(conn.execute(sa.text("select feedback_date from tmp_whole_dates")).scalars())
+    items = None
+    if conn.execute(sa.text("select count(*) from tmp_partial_dates")).scalar_one():
+        run_sql_file(conn, "marts/built_items.sql")
+        items = "tmp_built_items"
     conn.exec_driver_sql("drop table tmp_item_customer")
     conn.exec_driver_sql("drop table tmp_feedback_items")
     conn.exec_driver_sql("drop view tmp_feedback_source")
@@ -149,7 +158,7 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         conn.exec_driver_sql(f"drop view {view}")
     for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates"):
         conn.exec_driver_sql(f"drop table {table}")
-    return StarBuild(whole, counted)
+    return StarBuild(whole, counted, items)
 
 
 def rewritten_texts(conn: sa.Connection, dates: list[date]) -> pd.DataFrame:

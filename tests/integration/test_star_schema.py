@@ -19,6 +19,7 @@ from pipelines.errors import RunError
 from pipelines.kpis.analytics import read_texts, term_counts
 from pipelines.quality.marts import REFERENCES, check_marts, reference_results
 from pipelines.run import Pipeline
+from pipelines.warehouse.db import in_list
 from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database, sample_history
 
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
@@ -242,6 +243,9 @@ def test_a_build_rewrites_only_the_changed_items_of_a_date_built_before(tmp_path
         conn.execute(sa.text("update marts.fct_feedback set url = 'as stored'"))
         conn.execute(sa.text("update marts.term_day_counts set docs = docs + 1000"))
         stored = set(conn.execute(sa.text("select feedback_id from marts.fct_feedback")).scalars())
+        built_dates = set(conn.execute(sa.text(
+            "select feedback_date from marts.fct_review union select feedback_date from marts.fct_mention "
+            "union select feedback_date from marts.fct_survey_response")).scalars())
     run = pipeline.run_day(end, deliver=False)
     with pipeline.engine.connect() as conn:
         rewritten = set(conn.execute(sa.text(
@@ -259,6 +263,23 @@ def test_a_build_rewrites_only_the_changed_items_of_a_date_built_before(tmp_path
         earlier = {(d, t): n for d, t, n in conn.execute(sa.text(
             "select feedback_date, term, docs from marts.term_day_counts where feedback_date < :end"), {"end": end})}
         texts = read_texts(conn, start - timedelta(days=30), end - timedelta(days=1))
+        # the rows the marts checks read: every row of a date new to the facts, and on the dates
+        # built before only the rows this build wrote
+        checked = {(suite, mart): n for suite, mart, n in conn.execute(sa.text(
+            "select suite, source, element_count from ops.validation_results where run_id = :run and "
+            "((suite = 'references' and column_name = 'source') or "
+            "(suite = 'fct_feedback' and expectation = 'expect_column_values_to_not_be_null' "
+            "and column_name = 'feedback_id'))"), {"run": run.run_id})}
+        written = {fact: conn.execute(in_list(
+            f"select count(*) from marts.{fact} where feedback_date not in :built "
+            f"or (load_id = :run and feedback_date in :built)", "built"),
+            {"built": sorted(built_dates), "run": run.run_id}).scalar_one()
+            for fact in ("fct_review", "fct_mention", "fct_survey_response")}
+        written["fct_feedback"] = conn.execute(in_list(  # fct_feedback has no load_id: the marker tells
+            "select count(*) from marts.fct_feedback where feedback_date not in :built "
+            "or coalesce(url, '') <> 'as stored'", "built"), {"built": sorted(built_dates)}).scalar_one()
+    assert checked == {**{("references", fact): n for fact, n in written.items()},
+                       ("fct_feedback", "fct_feedback"): written["fct_feedback"]}
     edited = rewritten & stored
     assert edited and rewritten - stored  # sample data: review edits and late items
     assert rewritten == staged
