@@ -118,7 +118,8 @@ class StarBuild:
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy,
                changed_customers: bool = False) -> StarBuild:
     """Rebuild the dimensions and facts of the dirty dates in the caller's transaction: new dates
-    whole, on the others the items whose staged version changed (sql/marts/rebuild_items.sql).
+    whole, on the others the items whose staged version changed (sql/marts/rebuild_dates.sql,
+    changed_items.sql one date at a time, rebuild_items.sql).
     The items are tagged with `taxonomy` before fct_feedback takes them. With `changed_customers`,
     leaves tmp_changed_customers (customer_hash): the customers whose interactions the rebuild
     changed, for the KPI stage (update_kpis drops it); leaves StarBuild.items when a dirty date
@@ -126,6 +127,9 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     sync_sources(conn, sources)
     for name in DIMENSION_FILES:
         run_sql_file(conn, f"marts/{name}")
+    run_sql_file(conn, "marts/rebuild_dates.sql")
+    for day in conn.execute(sa.text("select feedback_date from tmp_partial_dates")).scalars().all():
+        run_sql_file(conn, "marts/changed_items.sql", day=day)
     run_sql_file(conn, "marts/rebuild_items.sql")
     if changed_customers:
         run_sql_file(conn, "marts/interactions.sql")
