@@ -1,11 +1,12 @@
 """The KPI stage: themes, `marts.kpi_daily` and the analytic marts for the dates that changed.
 
 Themes are tagged as build_star writes the facts; here only a new taxonomy version re-tags the
-other dates. Each feedback date whose facts or tags changed has its day statistics rewritten (the
-additive counts and sums of `marts.kpi_day_stats`, the score cells of theme impact), and each date
-build_star rebuilt whole its term counts (`marts.term_day_counts`; on the others build_star moved
-them by the rewritten texts); the windows and baselines then sum those stored days instead of
-re-reading 28 days of facts or texts per kpi date. A feedback date d feeds
+other dates. Each date build_star rebuilt whole, or whose tags changed, has its day statistics
+written from all its facts and tags (the additive counts and sums of `marts.kpi_day_stats`, the
+score cells of theme impact: pipelines/kpis/day_stats.py) and its term counts from all its texts
+(`marts.term_day_counts`); on the other dirty dates build_star moved both by the items it rewrote.
+The windows and baselines then sum those stored days instead of re-reading 28 days of facts or
+texts per kpi date. A feedback date d feeds
 the windows ending on d … d + 27, so those kpi dates (up to the later of the run day and the
 latest kpi date already computed) are recomputed: delete, then insert, inside the caller's
 transaction, so a rerun writes identical rows. Customers at risk are stored as spans of kpi dates
@@ -21,7 +22,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from pipelines.kpis import analytics
+from pipelines.kpis import analytics, day_stats
 from pipelines.kpis.stats import compute_metrics, window_medians
 from pipelines.kpis.themes import Taxonomy
 from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file, sql_text
@@ -60,8 +61,7 @@ def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
     """Rewrite the day statistics (`marts.kpi_day_stats`, the theme impact cells) of feedback `dates`
     from their facts and tags: what every window over those dates sums. DATES_AT_ONCE days a statement."""
     for first, last in consecutive_runs(dates, DATES_AT_ONCE):
-        for name in ("marts/kpi_day_stats.sql", "marts/impact_day_cells.sql"):
-            run_sql_file(conn, name, min_date=first, max_date=last)
+        day_stats.store(conn, first, last)
 
 
 def write_term_counts(conn: sa.Connection, dates: list[date]) -> None:
@@ -166,9 +166,13 @@ def update_kpis(
     interactions changed, and only their spans at risk are rewritten; without it, every customer's
     spans from 27 days before the first kpi date on. Drops tmp_changed_customers.
     """
-    write_term_counts(conn, [d for d in dirty if built is None or d not in built.counted])
-    dirty = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
-    write_day_statistics(conn, dirty)
+    moved = set() if built is None else set(built.counted)
+    write_term_counts(conn, [d for d in dirty if d not in moved])
+    tagged = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
+    if tagged != dirty:  # a new taxonomy re-tagged every date: no stored statistics still hold
+        moved = set()
+    dirty = tagged
+    write_day_statistics(conn, [d for d in dirty if d not in moved])
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
     if not changed_customers:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from pipelines.config import NAME_RE, SourceConfig
 from pipelines.errors import ConfigError
+from pipelines.kpis import day_stats
 from pipelines.kpis.analytics import term_counts
 from pipelines.kpis.themes import Taxonomy, ThemeCache, tag
 from pipelines.warehouse.db import frame_as_table, in_list, insert_frame, read_frame, run_sql_file
@@ -104,8 +105,8 @@ def clear_dirty_dates(conn: sa.Connection, marks: Iterable[tuple[date, int]]) ->
 @dataclass(frozen=True)
 class StarBuild:
     """What build_star did to the dirty dates: those it rebuilt `whole` (the others: only their
-    changed items), those whose term counts it `counted` by moving them with the rewritten
-    texts (the others' counts are still to be written from all their texts), and `items`: the
+    changed items), those whose term counts and day statistics it `counted` by moving them with
+    the rewritten items (the others' are still to be written from all their items), and `items`: the
     temporary table listing the feedback_id of every item it wrote (sql/marts/built_items.sql),
     when some dirty date was built before, else None (every row of the dirty dates is new). The
     caller drops it."""
@@ -134,10 +135,14 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     if changed_customers:
         run_sql_file(conn, "marts/interactions.sql")
         run_sql_file(conn, "marts/interactions_before.sql")
-    counted = sorted(conn.execute(sa.text(
-        "select feedback_date from tmp_partial_dates "
-        "intersect select feedback_date from marts.term_day_counts")).scalars())
+    # the dates built before whose stored term counts and day statistics the rewritten items move
+    conn.exec_driver_sql("create temporary table tmp_moved_dates as select feedback_date from tmp_partial_dates "
+                         "intersect select feedback_date from marts.term_day_counts "
+                         "intersect select feedback_date from marts.kpi_day_stats")
+    counted = sorted(conn.execute(sa.text("select feedback_date from tmp_moved_dates")).scalars())
     removed = term_counts(rewritten_texts(conn, counted))  # before their facts are rewritten
+    if counted:
+        day_stats.hold(conn, counted)
     resolve_customers(conn)  # leaves tmp_item_customer
     run_sql_file(conn, "marts/feedback_items.sql")
     conn.exec_driver_sql("delete from marts.feedback_theme where feedback_date in (select feedback_date from "
@@ -150,6 +155,8 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     if changed_customers:
         run_sql_file(conn, "marts/changed_customers.sql")
     move_term_counts(conn, removed, term_counts(rewritten_texts(conn, counted)))
+    if counted:
+        day_stats.move(conn, counted)
     whole = sorted(conn.execute(sa.text("select feedback_date from tmp_whole_dates")).scalars())
     items = None
     if conn.execute(sa.text("select count(*) from tmp_partial_dates")).scalar_one():
@@ -160,7 +167,7 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     conn.exec_driver_sql("drop view tmp_feedback_source")
     for view in ("tmp_rebuilt_reviews", "tmp_rebuilt_mentions", "tmp_rebuilt_responses"):
         conn.exec_driver_sql(f"drop view {view}")
-    for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates"):
+    for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates", "tmp_moved_dates"):
         conn.exec_driver_sql(f"drop table {table}")
     return StarBuild(whole, counted, items)
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from pipelines.config import SQL_DIR
 from pipelines.errors import RunError
+from pipelines.kpis import day_stats
 from pipelines.kpis.analytics import read_texts, term_counts
 from pipelines.quality.marts import REFERENCES, check_marts, reference_results
 from pipelines.run import Pipeline
@@ -242,6 +243,10 @@ def test_a_build_rewrites_only_the_changed_items_of_a_date_built_before(tmp_path
             "select feedback_date, term, docs from marts.term_day_counts"))}
         conn.execute(sa.text("update marts.fct_feedback set url = 'as stored'"))
         conn.execute(sa.text("update marts.term_day_counts set docs = docs + 1000"))
+        # k5 of the counts' statistics: read by no KPI
+        conn.execute(sa.text("update marts.kpi_day_stats set k5 = k5 + 1000 where stat in ('review', 'mention')"))
+        stats_before = set(conn.execute(sa.text("select feedback_date, segment_type, segment_value, stat "
+                                                "from marts.kpi_day_stats where k5 >= 1000")).all())
         stored = set(conn.execute(sa.text("select feedback_id from marts.fct_feedback")).scalars())
         built_dates = set(conn.execute(sa.text(
             "select feedback_date from marts.fct_review union select feedback_date from marts.fct_mention "
@@ -291,6 +296,24 @@ def test_a_build_rewrites_only_the_changed_items_of_a_date_built_before(tmp_path
     assert earlier == {key: fresh.get(key, 0) + (1000 if key in before else 0) for key in earlier}
     assert any(earlier[key] != before[key] + 1000 for key in earlier if key in before)  # moved
     assert any(key not in before for key in earlier)  # the rewritten texts brought new terms
+    # the day statistics likewise: each earlier date's rows are those of all its items now, with
+    # the marker kept where a row was stored before (moved, not computed again); theme impact's cells too
+    stats_sql = ("select feedback_date, segment_type, segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from {} "
+                 "where feedback_date < :end")
+    cells_sql = "select feedback_date, metric, score, items from {} where feedback_date < :end"
+    with pipeline.engine.connect() as conn, conn.begin():
+        moved = {tuple(r[:4]): tuple(r[4:]) for r in conn.execute(sa.text(stats_sql.format("marts.kpi_day_stats")),
+                                                                    {"end": end})}
+        cells = sorted(conn.execute(sa.text(cells_sql.format("marts.impact_day_scores")), {"end": end}).all())
+        day_stats.compute(conn, "all", start - timedelta(days=30), end - timedelta(days=1))
+        fresh_stats = {tuple(r[:4]): tuple(r[4:]) for r in conn.execute(sa.text(stats_sql.format("tmp_day_stats")),
+                                                                          {"end": end})}
+        fresh_cells = sorted(conn.execute(sa.text(cells_sql.format("tmp_impact_scores")), {"end": end}).all())
+        conn.rollback()
+    marked = {key: (*v[:5], v[5] + (1000 if key in stats_before else 0), *v[6:]) for key, v in fresh_stats.items()}
+    assert moved == marked
+    assert any(key not in stats_before for key in moved) and any(v[5] >= 1000 for v in moved.values())
+    assert cells == fresh_cells
     pipeline.engine.dispose()
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.kpis import daily
+from pipelines.kpis import daily, day_stats
 from pipelines.kpis.daily import consecutive_runs, read_inputs, write_day_statistics, write_kpi_daily
 from pipelines.kpis.stats import compute_metrics
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
@@ -261,17 +261,17 @@ def test_many_dates_are_computed_a_few_at_a_time_with_the_same_rows(engine, monk
     """A window statement's rows grow with the dates it covers; cut into parts, it writes the same rows."""
     dates = [D0 + timedelta(days=i) for i in range(10)]
     seen: dict[str, list] = {"stats": [], "kpis": []}
-    sql_file, inputs = daily.run_sql_file, daily.read_inputs
+    sql_file, inputs = day_stats.run_sql_file, daily.read_inputs
 
     def run_sql_file(conn, name, **params):
-        seen["stats"].append((name, params["min_date"], params["max_date"]))
+        seen["stats"].append((name, params.get("min_date"), params.get("max_date")))
         return sql_file(conn, name, **params)
 
     def read_inputs(conn, part):
         seen["kpis"].append(list(part))
         return inputs(conn, part)
 
-    monkeypatch.setattr(daily, "run_sql_file", run_sql_file)
+    monkeypatch.setattr(day_stats, "run_sql_file", run_sql_file)
     monkeypatch.setattr(daily, "read_inputs", read_inputs)
 
     def written(conn) -> tuple[int, list, list]:
