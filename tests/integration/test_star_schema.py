@@ -359,3 +359,46 @@ def test_a_dirty_date_without_items_resolves_no_customer(star):
     with star.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from marts.dim_customer")).scalar_one() == 0
         assert conn.execute(sa.text("select count(*) from ops.dirty_dates")).scalar_one() == 0
+
+
+def test_day_statistics_move_with_items_edited_moved_or_gone(star):
+    """On dates built before, a build moves the stored day statistics by the items it rewrites: an
+    edited rating, a review moved to the other date, a review no longer staged. Both dates end with
+    the rows a computation from all their items gives (theme impact's cells too), and the rows
+    stored before keep a marker: moved, not computed again."""
+    write_day(star.settings.landing_dir, D1, reviews=[("tp1", 5, "Ann S", "C-1"), ("tp2", 1, "Bob T", "C-2"),
+                                                      ("tp3", 3, "Cy U", "C-3")],
+              responses=[("R_1", "ann@mail.example", "C-1", 9)])
+    write_day(star.settings.landing_dir, D2, reviews=[("tp4", 4, "Di V", "C-4"), ("tp5", 2, "Ed W", "C-5")])
+    star.run_day(D1, deliver=False)
+    star.run_day(D2, deliver=False)
+    with star.engine.begin() as conn:
+        conn.execute(sa.text("update staging.stg_review set feedback_date = :d, _load_id = 'moved' "
+                             "where review_id = 'tp1'"), {"d": D2})
+        conn.execute(sa.text("delete from staging.stg_review where review_id = 'tp2'"))
+        conn.execute(sa.text("update staging.stg_review set rating = 2, _load_id = 'edited' where review_id = 'tp4'"))
+        conn.execute(sa.text("update marts.kpi_day_stats set k5 = k5 + 1000 where stat = 'review'"))  # read by no KPI
+        marked = set(conn.execute(sa.text("select feedback_date, segment_type, segment_value from marts.kpi_day_stats "
+                                          "where stat = 'review'")).all())
+        for day in (D1, D2):
+            conn.execute(sa.text("insert into ops.dirty_dates (feedback_date) values (:d)"), {"d": day})
+    star.build_marts(D2)
+    stats_sql = "select feedback_date, segment_type, segment_value, stat, n, k1, k2, k3, k4, k5, s1, s2 from {}"
+    cells_sql = "select feedback_date, metric, score, items from {}"
+    with star.engine.connect() as conn, conn.begin():
+        ratings = dict(conn.execute(sa.text("select review_id, rating from marts.fct_review "
+                                            "where feedback_date = :d"), {"d": D2}).all())
+        stored = {tuple(r[:4]): tuple(r[4:]) for r in conn.execute(sa.text(stats_sql.format("marts.kpi_day_stats")))}
+        cells = sorted(conn.execute(sa.text(cells_sql.format("marts.impact_day_scores"))).all())
+        day_stats.compute(conn, "all", D1, D2)
+        fresh = {tuple(r[:4]): tuple(r[4:]) for r in conn.execute(sa.text(stats_sql.format("tmp_day_stats")))}
+        fresh_cells = sorted(conn.execute(sa.text(cells_sql.format("tmp_impact_scores"))).all())
+        conn.rollback()
+    assert ratings == {"tp1": 5, "tp4": 2, "tp5": 2}
+    # D1 keeps tp3 alone, D2 holds tp1, tp4 and tp5: review counts 1 and 3, ratings 3 and 5 + 2 + 2
+    assert fresh[(D1, "all", "all", "review")][0] == 1 and fresh[(D2, "all", "all", "review")][0] == 3
+    assert fresh[(D2, "all", "all", "rating")][6] == 9 and fresh[(D1, "all", "all", "rating")][6] == 3
+    assert stored == {key: (*v[:5], v[5] + (1000 if key[3] == "review" and key[:3] in marked else 0), *v[6:])
+                      for key, v in fresh.items()}
+    assert cells == fresh_cells == [(D1, "avg_rating", 3.0, 1), (D1, "nps", 100.0, 1), (D2, "avg_rating", 2.0, 2),
+                                    (D2, "avg_rating", 5.0, 1)]
