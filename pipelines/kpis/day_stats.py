@@ -3,11 +3,11 @@
 
 A date's statistics are computed from all its facts and tags when the date is new or its tags
 changed (`store`). On a date built before, a build rewrites only the items that changed (late
-items, edits: a few hundred of a day's thousands), and the stored statistics are moved by theirs
-instead: minus the rewritten items' statistics before, plus after (`hold`, then `move`). The
-counts and exact sums of disjoint items add up, so the result is the rows a computation from all
-the date's items gives. A large brand's nightly build computed 18 dates again from every fact,
-19 s and 1.7 GB of its build, for one new day and 17 dates with a few changed items each.
+items and edits: a large brand's nightly build rewrites about 15,000 of 7 million items on 17 such
+dates), and the stored statistics are moved by theirs instead: minus the rewritten items'
+statistics before, plus after (`hold`, then `move`). The counts and exact sums of disjoint items
+add up, so the result is the rows a computation from all the date's items gives. Computing those
+17 dates again from every fact was 13 s and 1.7 GB of that build.
 """
 
 from __future__ import annotations
