@@ -2,7 +2,9 @@
 -- their statistics before (tmp_day_stats_before, ...) plus after (tmp_day_stats, ...), both
 -- computed by kpi_day_stats.sql and impact_day_cells.sql over stat_rows_rewritten.sql. The counts
 -- and exact sums of disjoint items add up, so each date ends with the rows a computation from all
--- its items gives; a cell whose items are all gone (n or items 0) has no row, as there.
+-- its items gives; a cell whose items are all gone (n or items 0) has no row, as there. (Only a
+-- cell left with sentiment labels but no scores would differ, s1 and s2 reading 0 instead of null;
+-- labels come from the scores, so no load writes such an item.)
 create temporary table tmp_moved_stats as
 select feedback_date, segment_type, segment_value, stat,
     sum(n) as n, sum(k1) as k1, sum(k2) as k2, sum(k3) as k3, sum(k4) as k4, sum(k5) as k5,
