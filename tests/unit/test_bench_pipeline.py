@@ -64,6 +64,21 @@ def test_cpu_seconds_say_how_many_cores_a_stage_kept_busy():
     assert _run(1, 200.0)["total"]["cores"] is None
 
 
+def test_the_floor_is_the_run_s_cpu_seconds_spread_over_every_core():
+    stages = [bench.stage_row("load a", 100, 2.0, 150.0, cpu_s=3.0),
+              bench.stage_row("marts + KPIs", 100, 4.0, 180.0, cpu_s=4.2)]
+    reference = {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100, "model": "cx_vader", "model_s": 1.5}
+    run = bench.summarise_run(1, stages, reference, cores=2)
+    # 7.2 CPU-s over 2 cores = 3.6 s at best, against 2 s of references: 1.8; the target allows
+    # 1.5 x 2 s x 2 cores = 6 CPU-s, of which the model's 1.5 s is a quarter
+    assert run["floor"] == {"cores": 2, "ratio": 1.8, "budget_cpu_s": 6.0, "model_share": 0.25}
+    assert ("Floor: the run's 7.2 CPU-s on 2 cores, every core busy throughout, would still give a ratio of 1.80; "
+            "the target's 1.5 × the references allows 6.0 CPU-s. The pipeline's sentiment model (cx_vader) alone, "
+            "serially over the same texts: 1.50 CPU-s, 25% of that budget.") in bench.markdown(_result([run]))
+    # no CPU figures (an older results file): no floor, and no line for it
+    assert _run(1, 200.0)["floor"] is None and "Floor" not in bench.markdown(_result([_run(1, 200.0)]))
+
+
 def test_repeated_runs_keep_the_median_ratio_and_list_every_run():
     # ratios 4 s / 2 s = 2.0, 8 / 2 = 4.0, 6 / 2 = 3.0: the median is the 6 s run
     runs = [_run(10, 300.0, seconds=s) for s in ((2.0, 1.0, 0.5, 0.5), (4.0, 2.0, 1.0, 1.0), (3.0, 1.5, 0.75, 0.75))]
