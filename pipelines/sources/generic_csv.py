@@ -72,7 +72,8 @@ def _frame(rows: list[Row], names: list[str], columns: dict[str, int], path: Pat
     df = rescale(df, family, source.options.get("scale"), path)
     id_role, time_role = ID_COLUMN[family], TIME_COLUMN[family]
     if id_role not in columns:
-        texts = df[list(TEXT_COLUMNS[family])].fillna("").agg(" ".join, axis=1)
+        first, *others = (df[c].fillna("") for c in TEXT_COLUMNS[family])  # a row-wise join took 1 s per 50,000 rows
+        texts = first.str.cat(others, sep=" ") if others else first
         ids = [None if pd.isna(at) else synthetic_id(source.name, text, at.isoformat())
                for text, at in zip(texts, df[time_role], strict=True)]
         df[id_role] = pd.array(ids, dtype="string")

@@ -5,6 +5,7 @@ Expected values are worked out by hand from the fixture text (offsets noted wher
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -364,6 +365,20 @@ def test_generic_tsv_with_title_row_text_ratings_scale_and_date_format(tmp_path)
     ids = values(df["review_id"])
     assert all(i.startswith("h_") for i in ids) and len(set(ids)) == 3
     assert values(parse(source, path)["review_id"]) == ids  # deterministic
+
+
+def test_generic_csv_ids_without_an_id_column_hash_source_title_body_and_time(tmp_path):
+    # the id of an item without one must never change: a reload would store the item twice
+    path = put(tmp_path, "r.csv", "title,body,at\nGreat  Shop,Fast DELIVERY,2026-03-12T09:30:00Z\n,Only body,"
+                                  "2026-03-12T10:00:00Z\nOnly title,,2026-03-12T11:00:00Z\n")
+    df = parse(src("csv", "review", {"title": "title", "body": "body", "created_at": "at"}), path)
+
+    def expected(text: str, at: str) -> str:  # source "s", the texts joined, lowered, single-spaced
+        return "h_" + hashlib.sha256(f"s\x1f{text}\x1f{at}".encode()).hexdigest()[:24]
+
+    assert values(df["review_id"]) == [expected("great shop fast delivery", "2026-03-12T09:30:00+00:00"),
+                                       expected("only body", "2026-03-12T10:00:00+00:00"),
+                                       expected("only title", "2026-03-12T11:00:00+00:00")]
 
 
 def test_generic_csv_latin1_bytes_in_utf8_summary_line_mangled_id_and_formula(tmp_path):
