@@ -1,6 +1,7 @@
 """Backfill cost against a single run of the same rows (target: ratio <= 1.3).
 
-Writes sample data for DAYS days, then on two fresh warehouses of the same dialect:
+Writes sample data for DAYS days, then on two fresh warehouses of the same dialect, each case in a
+fresh process of its own:
 - backfill: `Pipeline.backfill` over the days (chunked loads, marts once per chunk);
 - reference: every one of those files loaded by one `run_day` of the last day (items still land
   on their own dates, so both build the same marts and KPIs).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -73,6 +75,35 @@ def rows_by_source(p: Pipeline) -> dict[str, int]:
             "select source, sum(rows_in) from ops.row_accounting group by source order by source"))}
 
 
+def run_case(kind: str, home: Path, landing: Path, url: str, start: date, end: date, out: Path) -> None:
+    """One case in this process, its figures written to `out` as JSON: the backfill of start..end
+    from `landing`, or (`single`) one run_day of `end` reading the one-day landing."""
+    p = pipeline(home, landing, url)
+    reset_peak()
+    clock = perf_counter()
+    if kind == "backfill":
+        rows = p.backfill(start, end, progress=lambda state: print(f"  {state}", flush=True)).rows_in
+    else:
+        rows = sum(s.rows_in for s in p.run_day(end, deliver=False).sources)
+    seconds = perf_counter() - clock
+    out.write_text(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": round(peak_mb()[0], 1),
+                               "by_source": rows_by_source(p)}))
+    p.engine.dispose()
+
+
+def measure(kind: str, home: Path, landing: Path, url: str, start: date, end: date, work: Path) -> dict:
+    """run_case in a fresh process of its own: neither case inherits the other's heap, caches or
+    helpers, and each peak RSS is its own (before, the single run followed the backfill in one process)."""
+    out = work / f"{kind}.json"
+    child = multiprocessing.get_context("spawn").Process(target=run_case,
+                                                         args=(kind, home, landing, url, start, end, out))
+    child.start()
+    child.join()
+    if child.exitcode:
+        sys.exit(f"the {kind} run failed (exit code {child.exitcode})")
+    return json.loads(out.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
@@ -104,39 +135,26 @@ def main() -> None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(figures, indent=2) + "\n")
 
-        back = pipeline(work / "back", landing, url("backfill"))
-        reset_peak()
-        clock = perf_counter()
-        result = back.backfill(start, end, progress=lambda state: print(f"  {state}", flush=True))
-        backfill_s = perf_counter() - clock
-        backfill_by_source = rows_by_source(back)
-        back.engine.dispose()
-        save(rows=result.rows_in, backfill_seconds=round(backfill_s, 2),
-             backfill_rows_per_second=round(result.rows_in / backfill_s, 1),
-             backfill_peak_rss_mb=round(peak_mb()[0], 1))
+        back = measure("backfill", work / "back", landing, url("backfill"), start, end, work)
+        backfill_s = back["seconds"]
+        save(rows=back["rows"], backfill_seconds=round(backfill_s, 2),
+             backfill_rows_per_second=round(back["rows"] / backfill_s, 1), backfill_peak_rss_mb=back["peak_mb"])
         print(f"backfill of {args.days} days: {backfill_s:.1f}s ({figures['backfill_rows_per_second']:,} rows/s, "
               f"peak {figures['backfill_peak_rss_mb']:,.0f} MB)", flush=True)
-
-        ref = pipeline(work / "ref", work / "merged", url("reference"))
-        reset_peak()
-        clock = perf_counter()
-        single = ref.run_day(end, deliver=False)
-        single_s = perf_counter() - clock
-        single_rows = sum(s.rows_in for s in single.sources)
-        single_by_source = rows_by_source(ref)
-        ref.engine.dispose()
+        single = measure("single", work / "ref", work / "merged", url("reference"), start, end, work)
+        single_s, single_rows = single["seconds"], single["rows"]
 
     ratio = backfill_s / single_s
     save(rows_single_run=single_rows, single_run_seconds=round(single_s, 2),
          single_run_rows_per_second=round(single_rows / single_s, 1),
-         single_run_peak_rss_mb=round(peak_mb()[0], 1), ratio=round(ratio, 3))
+         single_run_peak_rss_mb=single["peak_mb"], ratio=round(ratio, 3))
     print(f"single run of the same {single_rows:,} rows: {single_s:.1f}s "
           f"(peak {figures['single_run_peak_rss_mb']:,.0f} MB); ratio {ratio:.2f} "
           f"(target <= {TARGET}) (load average {figures['load_average'][0]}) -> {args.out}")
-    if backfill_by_source != single_by_source:
-        differ = {k: (backfill_by_source.get(k), single_by_source.get(k))
-                  for k in backfill_by_source.keys() | single_by_source.keys()
-                  if backfill_by_source.get(k) != single_by_source.get(k)}
+    if back["by_source"] != single["by_source"]:
+        differ = {k: (back["by_source"].get(k), single["by_source"].get(k))
+                  for k in back["by_source"].keys() | single["by_source"].keys()
+                  if back["by_source"].get(k) != single["by_source"].get(k)}
         sys.exit(f"rows per source differ (backfill, single run): {differ}")
     sys.exit(0 if ratio <= TARGET else 1)
 
