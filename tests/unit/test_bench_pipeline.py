@@ -207,3 +207,35 @@ def test_cpu_seconds_count_a_helper_alive_and_once_it_has_exited():
     # (/proc counts in ticks of 10 ms: a little under 0.5 may show)
     assert 0.45 <= alive < 2.0
     assert alive <= reaped < alive + 0.5
+
+
+def test_the_references_read_every_file_the_pipeline_reads_and_score_its_staged_texts(monkeypatch, tmp_path):
+    from datetime import date
+
+    from pipelines.config import load_config
+    from pipelines.run import Pipeline
+    from pipelines.sample import generate
+
+    day = date(2026, 3, 12)
+    cfg = load_config(bench.ROOT / "config" / "sources.yml")
+    generate(tmp_path / "landing", day, day, scale=1, tz=cfg.timezone, brand=cfg.brand, competitors=cfg.competitors)
+    # a large brand's Typeform file is one JSON object of more than DuckDB's default 16 MB a value
+    (typeform,) = (tmp_path / "landing" / "typeform").glob("*/*.json")
+    typeform.write_text(json.dumps({**json.loads(typeform.read_text()), "padding": "x" * 2**24}))
+    monkeypatch.setenv("CX_HOME", str(tmp_path))
+    monkeypatch.delenv("CX_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("CX_LANDING_DIR", raising=False)
+    pipeline = Pipeline.from_env(bench.ROOT / "config" / "sources.yml")
+    pipeline.init_db()
+    with pipeline.engine.begin() as conn:  # two staged texts and a blank one, which the pipeline does not score
+        conn.exec_driver_sql(
+            "insert into staging.stg_mention (source, mention_id, created_at, version_at, feedback_date, text, "
+            "names_brand, names_competitor, _load_id) select 'x', id, timestamp '2026-03-12 09:00:00', "
+            "timestamp '2026-03-12 09:00:00', date '2026-03-12', text, false, false, 'l1' "
+            "from (values ('m1', 'Love it'), ('m2', 'Hate it'), ('m3', '  ')) as t(id, text)")
+    pipeline.engine.dispose()
+    monkeypatch.setenv("CX_CONFIG", str(bench.ROOT / "config" / "sources.yml"))
+    reference = bench.child_reference(day)
+    # the sample writes one file a day for each of the 13 configured sources, Google Play's in UTF-16
+    assert len(cfg.sources) == 13 and reference["files"] == 13
+    assert reference["texts"] == 2 and reference["model"] == "cx_vader"
