@@ -361,9 +361,13 @@ def child_reference(day: date) -> dict[str, Any]:
     files = [f for source in pipeline.config.sources for f in source.files(pipeline.settings.landing_dir, day)]
     con = duckdb.connect()
     start = perf_counter()
+    if unknown := sorted({f.suffix for f in files} - DUCKDB_READER.keys()):
+        raise ValueError(f"no DuckDB reader for landing files ending {', '.join(unknown)}")
     for i, path in enumerate(files):
         options = ""
-        if path.open("rb").read(2) in (b"\xff\xfe", b"\xfe\xff"):  # Google Play's exports
+        with path.open("rb") as head:
+            utf16 = head.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Google Play's exports
+        if utf16:
             options = ", encoding = 'utf-16'"
         elif path.suffix == ".json":  # a file that is one object (Typeform's) is one JSON value: 16 MB by default
             options = f", maximum_object_size = {max(path.stat().st_size + 1, 16 * 2**20)}"
