@@ -87,7 +87,7 @@ def run_case(kind: str, home: Path, landing: Path, url: str, start: date, end: d
         rows = sum(s.rows_in for s in p.run_day(end, deliver=False).sources)
     seconds = perf_counter() - clock
     out.write_text(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": round(peak_mb()[0], 1),
-                               "by_source": rows_by_source(p)}))
+                               "by_source": rows_by_source(p), "pid": os.getpid()}))
     p.engine.dispose()
 
 
@@ -138,7 +138,8 @@ def main() -> None:
         back = measure("backfill", work / "back", landing, url("backfill"), start, end, work)
         backfill_s = back["seconds"]
         save(rows=back["rows"], backfill_seconds=round(backfill_s, 2),
-             backfill_rows_per_second=round(back["rows"] / backfill_s, 1), backfill_peak_rss_mb=back["peak_mb"])
+             backfill_rows_per_second=round(back["rows"] / backfill_s, 1), backfill_peak_rss_mb=back["peak_mb"],
+             pid=os.getpid(), backfill_pid=back["pid"])
         print(f"backfill of {args.days} days: {backfill_s:.1f}s ({figures['backfill_rows_per_second']:,} rows/s, "
               f"peak {figures['backfill_peak_rss_mb']:,.0f} MB)", flush=True)
         single = measure("single", work / "ref", work / "merged", url("reference"), start, end, work)
@@ -147,7 +148,7 @@ def main() -> None:
     ratio = backfill_s / single_s
     save(rows_single_run=single_rows, single_run_seconds=round(single_s, 2),
          single_run_rows_per_second=round(single_rows / single_s, 1),
-         single_run_peak_rss_mb=single["peak_mb"], ratio=round(ratio, 3))
+         single_run_peak_rss_mb=single["peak_mb"], single_run_pid=single["pid"], ratio=round(ratio, 3))
     print(f"single run of the same {single_rows:,} rows: {single_s:.1f}s "
           f"(peak {figures['single_run_peak_rss_mb']:,.0f} MB); ratio {ratio:.2f} "
           f"(target <= {TARGET}) (load average {figures['load_average'][0]}) -> {args.out}")
