@@ -2,6 +2,7 @@
 
 import random
 import re
+import threading
 from collections import Counter
 from datetime import date, timedelta
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.kpis import analytics
 from pipelines.kpis.analytics import (
     STOPWORDS,
     anomalies,
@@ -153,6 +155,25 @@ def test_term_counts_match_a_text_by_text_reference():
     for chunk in (len(texts), 7, 100):  # whole, and in chunks whose counts add up
         got = term_counts(texts, chunk=chunk)
         assert dict(zip(zip(got.feedback_date, got.term, strict=True), got.docs, strict=True)) == dict(expected)
+
+
+def test_term_counts_count_their_chunks_on_the_thread_pool(monkeypatch):
+    """The chunks' counts add up, so they are counted on the pool's threads (Arrow releases the GIL):
+    the mart stage otherwise leaves the second core idle. Two chunks of two texts, one of one:
+    "router" is in three texts over two chunks, "late router" (a bigram) in two."""
+    counted_on, real = [], analytics._term_counts
+
+    def spy(texts: pd.DataFrame) -> pd.DataFrame:
+        counted_on.append(threading.current_thread())
+        return real(texts)
+
+    monkeypatch.setattr(analytics, "_term_counts", spy)
+    texts = pd.DataFrame({"feedback_date": [D] * 5,
+                          "text": ["late router", "router again", "late router", "refund", "refund please"]})
+    got = term_counts(texts, chunk=2)
+    assert len(counted_on) == 3 and threading.main_thread() not in counted_on
+    docs = dict(zip(got.term, got.docs, strict=True))
+    assert (docs["router"], docs["late router"], docs["refund"], docs["late"], docs["please"]) == (3, 2, 2, 2, 1)
 
 
 def test_a_metrics_bootstrap_seed_does_not_depend_on_the_other_metric():
