@@ -367,7 +367,7 @@ class Pipeline:
             if dirty:
                 built = build_star(conn, self.config.sources, self.taxonomy, changed_customers=tracked)
                 # the facts are checked before any KPI is computed from them: the rows the build wrote
-                results = check_marts(conn, {"fct_feedback": dirty}, built.items)
+                results = check_marts(conn, {"fct_feedback": dirty}, built.items, built.checked)
                 if built.items:
                     conn.exec_driver_sql(f"drop table {built.items}")
             else:

@@ -8,8 +8,9 @@ changed are rewritten, so the cost follows the rows that changed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -109,11 +110,13 @@ class StarBuild:
     the rewritten items (the others' are still to be written from all their items), and `items`: the
     temporary table listing the feedback_id of every item it wrote (sql/marts/built_items.sql),
     when some dirty date was built before, else None (every row of the dirty dates is new). The
-    caller drops it."""
+    caller drops it. `checked`: the reference checks the build ran itself (the identifiers it wrote),
+    for the marts checks to count."""
 
     whole: list[date]
     counted: list[date]
     items: str | None = None
+    checked: list[dict[str, Any]] = field(default_factory=list)
 
 
 def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: Taxonomy,
@@ -143,7 +146,7 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     removed = term_counts(rewritten_texts(conn, counted))  # before their facts are rewritten
     if counted:
         day_stats.hold(conn, counted)
-    resolve_customers(conn)  # leaves tmp_item_customer
+    identities = resolve_customers(conn)  # leaves tmp_item_customer
     run_sql_file(conn, "marts/feedback_items.sql")
     conn.exec_driver_sql("delete from marts.feedback_theme where feedback_date in (select feedback_date from "
                          "tmp_whole_dates) or (feedback_date in (select feedback_date from tmp_partial_dates) "
@@ -169,7 +172,7 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
         conn.exec_driver_sql(f"drop view {view}")
     for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates", "tmp_moved_dates"):
         conn.exec_driver_sql(f"drop table {table}")
-    return StarBuild(whole, counted, items)
+    return StarBuild(whole, counted, items, [identities])
 
 
 def rewritten_texts(conn: sa.Connection, dates: list[date]) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 -- pipelines/warehouse/identity.py has given every node its component's smallest node
 -- (tmp_identity_roots: node_no, root_no). The customer's key is marts.customer_key() of that
 -- identifier (migration 14), so the same data gives the same keys whatever order the days were
--- loaded in. Leaves tmp_item_customer (feedback_id, customer_key) for the facts.
+-- loaded in. Leaves tmp_item_customer (feedback_id, customer_key) for the facts, and
+-- tmp_identity_owner, the identifiers written, whose references identity.py checks and then drops.
 
 -- grain: one row per identifier of the graph, with the key of its customer
 create temporary table tmp_identity_owner as
@@ -66,7 +67,6 @@ join tmp_identity_owner as o on o.identity = e.identity
 group by e.feedback_id;
 
 drop table tmp_identity_merged;
-drop table tmp_identity_owner;
 drop view tmp_identity_nodes;
 drop table tmp_identity_known;
 drop view tmp_identity_edges;

@@ -118,7 +118,7 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == list(range(3, 21))  # every later migration applies over data
+    assert pipeline.init_db() == list(range(3, 22))  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
     # version 10: DuckDB's rebuilt marts keep no key index, PostgreSQL's keep theirs; versions 12 and
@@ -245,4 +245,33 @@ def test_version_19_keeps_every_customer_at_risk_as_a_span(tmp_path, warehouse_u
         spans = conn.execute(sa.text("select count(*) from marts.risk_spans")).scalar_one()
     assert len(before) > 100 and after == before
     assert spans < len(before) / 2  # a customer at risk stays so for several kpi dates, stored once
+    pipeline.engine.dispose()
+
+
+def test_version_21_keeps_every_identifier_and_its_key_without_the_foreign_key(tmp_path, warehouse_url, monkeypatch):
+    """A warehouse of version 20 holds its identifiers under a foreign key to dim_customer: version 21
+    keeps every one, and the primary key, and drops the foreign key (identity resolution checks the
+    reference instead)."""
+    pipeline = sample_history(tmp_path, warehouse_url, monkeypatch, D1 - timedelta(days=2), D1)
+    listed = "select identity, identity_kind, customer_key from marts.customer_identity"
+    table = "marts.customer_identity"
+    with pipeline.engine.begin() as conn:  # back to version 20: the table as version 3 declared it, no record
+        conn.execute(sa.text(f"create table marts.cx_identity_v20 as {listed}"))
+        conn.execute(sa.text(f"drop table {table}"))
+        conn.execute(sa.text(
+            f"create table {table} (identity text primary key, identity_kind text not null "
+            "check (identity_kind in ('email', 'customer_id', 'author')), "
+            "customer_key text not null references marts.dim_customer (customer_key))"))
+        conn.execute(sa.text(f"insert into {table} select * from marts.cx_identity_v20"))
+        conn.execute(sa.text("drop table marts.cx_identity_v20"))
+        conn.execute(sa.text("delete from ops.schema_migrations where version = 21"))
+        before = sorted(conn.execute(sa.text(listed)).all())
+    assert "FOREIGN KEY" in constraint_kinds(pipeline.engine, {table})[table]
+
+    assert pipeline.init_db() == [21]
+    kinds = constraint_kinds(pipeline.engine, {table})[table]
+    assert "FOREIGN KEY" not in kinds and {"PRIMARY KEY", "CHECK"} <= kinds
+    with pipeline.engine.connect() as conn:
+        after = sorted(conn.execute(sa.text(listed)).all())
+    assert len(before) > 100 and after == before
     pipeline.engine.dispose()

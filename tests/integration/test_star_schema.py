@@ -21,6 +21,7 @@ from pipelines.kpis.analytics import read_texts, term_counts
 from pipelines.quality.marts import REFERENCES, check_marts, reference_results
 from pipelines.run import Pipeline
 from pipelines.warehouse.db import in_list
+from pipelines.warehouse.identity import identity_references
 from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database, sample_history
 
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
@@ -329,9 +330,10 @@ def test_facts_reference_every_dimension(star):
         assert conn.execute(sa.text("select journey_stage from marts.dim_journey_stage")).scalars().all() == [
             "support"]
         assert conn.execute(sa.text("select touchpoint from marts.dim_touchpoint")).scalars().all() == ["phone"]
-        # the rebuild recorded one passing reference result per fact and column (5 + 3 + 7 + 7)
+        # the rebuild recorded one passing reference result per fact and column (5 + 3 + 7 + 7), and
+        # one for the identifiers it wrote
         assert conn.execute(sa.text("select count(*), bool_and(success) from ops.validation_results "
-                                    "where suite = 'references' and severity = 'critical'")).one() == (22, True)
+                                    "where suite = 'references' and severity = 'critical'")).one() == (23, True)
     dangling = ["update marts.fct_survey_response set product = 'Unknown' where response_id = 'R_1'",
                 "update marts.fct_review set source = 'nowhere' where review_id = 'tp1'"]
     # the facts declare no foreign key (migrations 12 and 13): the marts checks refuse instead, for
@@ -349,6 +351,33 @@ def test_facts_reference_every_dimension(star):
     assert "marts.fct_survey_response: product: references dim_product.product: 1 of 1 rows fail" in str(failed.value)
     assert "marts.fct_review: source: references dim_source.source: 1 of 1 rows fail" in str(failed.value)
     assert "fct_feedback" not in str(failed.value)  # its rows still name known values
+
+
+def test_identifiers_name_a_customer_the_rebuild_checks_without_a_foreign_key(star):
+    # identifiers: Ann's author handle on trustpilot, order reference C1 (the review's and the
+    # response's), the response's e-mail, and its respondent (Qualtrics' RecipientEmail, an author
+    # handle within nps_survey): four, one customer
+    write_day(star.settings.landing_dir, D1, reviews=[("tp1", 4, "Ann", "C1")],
+              responses=[("R_1", "a@mail.example", "C1", 8)])
+    star.run_day(D1, deliver=False)
+    with star.engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "select element_count, unexpected_count, success from ops.validation_results "
+            "where suite = 'references' and source = 'customer_identity'")).one() == (4, 0, True)
+        assert conn.execute(sa.text("select count(distinct customer_key) from marts.customer_identity")).scalar() == 1
+    with star.engine.connect() as conn, conn.begin():
+        # migration 021: no foreign key refuses an identifier of an unknown customer any more ...
+        conn.execute(sa.text("insert into marts.customer_identity values ('email:nobody', 'email', 'c_nobody')"))
+        conn.execute(sa.text("create temporary table tmp_written as select identity, customer_key "
+                             "from marts.customer_identity"))
+        checked = identity_references(conn, "tmp_written")
+        assert (checked["element_count"], checked["unexpected_count"], checked["success"]) == (5, 1, False)
+        # ... the rebuild's check does, and nothing is published
+        with pytest.raises(RunError) as failed:
+            check_marts(conn, {}, checked=[checked])
+        conn.rollback()
+    assert "marts.customer_identity: customer_key: references dim_customer.customer_key: 1 of 5 rows fail" in str(
+        failed.value)
 
 
 def test_a_dirty_date_without_items_resolves_no_customer(star):
