@@ -3,8 +3,9 @@
 -- constraint). DuckDB backs the key with an ART index on customer_key that every insert updates
 -- and every checkpoint writes out, and the table keeps every identifier ever seen: upserting a
 -- large day's 450,000 identifiers took 1.5 s and its commit 1.05 s with the key, 0.7 s and 0.55 s
--- without (benchmarks/results/2026-12-06-round22-identity-key-probe.txt); PostgreSQL checks it
--- with a trigger per row. The reference still holds and is checked on every rebuild: identity
+-- without; 2.3 and 1.2 s against 1.0 and 0.9 s in a busier hour
+-- (benchmarks/results/2026-12-06-round22-identity-key-probe.txt). PostgreSQL checks it with a
+-- trigger per row. The reference still holds and is checked on every rebuild: identity
 -- resolution (pipelines/warehouse/identity.py) looks the customer of every identifier it wrote up
 -- in dim_customer, and a dangling one fails the rebuild, as the facts' references do (versions
 -- 12 and 13). Nothing in the pipeline deletes a dim_customer row.
