@@ -31,7 +31,7 @@ from pipelines.sources import ledger
 from pipelines.sources.api import pull, window_for
 from pipelines.sources.api.cursors import read_cursor, save_cursor
 from pipelines.sources.base import ID_COLUMN, TIME_COLUMN, Drift
-from pipelines.sources.reader import read_ahead
+from pipelines.sources.reader import drop_ahead, parse_ahead, read_ahead
 from pipelines.warehouse.backfill import BackfillCallback, run_backfill
 from pipelines.warehouse.db import (
     ensure_raw_table,
@@ -170,6 +170,15 @@ class Pipeline:
         source; the other sources are unaffected. An API source's cursor moves in the same
         transaction as its rows. `reread` (a forced backfill) reloads files the ledger would skip.
         """
+        try:
+            return self._load_source(day, source, run_id, reread)
+        finally:  # a file the helper started ahead (`_load_all`) and the load did not read: skipped, or failed first
+            drop_ahead(self._landing_files(day, source))
+
+    def _landing_files(self, day: date, source: SourceConfig) -> list[Path]:
+        return [] if source.url else source.files(self.settings.landing_dir, day)
+
+    def _load_source(self, day: date, source: SourceConfig, run_id: str, reread: bool) -> SourceResult:
         from pipelines.quality.day import missing_delivery, trailing_volumes
 
         try:
@@ -214,7 +223,7 @@ class Pipeline:
             day_start = self.day_end_utc(day - timedelta(days=1)).to_pydatetime()
             fetched = pull(source, window_for(source, day_start, day_end, cursor), tz)
             return Extract(fetched.pages, fetched.batches, fetched.cursor_at)
-        files = source.files(self.settings.landing_dir, day)
+        files = self._landing_files(day, source)
         return Extract([str(p) for p in files], [], files=files)
 
     def _file_batches(
@@ -465,8 +474,12 @@ class Pipeline:
 
     def _load_all(self, day: date, sources: Iterable[SourceConfig], run_id: str,
                   progress: Progress | None, reread: bool = False) -> list[SourceResult]:
+        """Load `sources` one after another; the helper parses the next one's first batch meanwhile."""
+        sources = list(sources)
         results = []
-        for source in sources:
+        for source, following in zip(sources, [*sources[1:], None], strict=True):
+            if following is not None:
+                parse_ahead(following.format, self._landing_files(day, following), following, self.config.timezone)
             _note(progress, f"load {source.name}")
             results.append(self.load_source(day, source, run_id, reread))
         return results

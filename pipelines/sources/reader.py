@@ -6,12 +6,19 @@ errors are the parser's own, in the same order: the helper only moves where the 
 A file of one batch or less is parsed in this process: there is nothing to parse ahead of, and
 the helper would only add its round trips (a 90-day backfill reads 1,170 such files). So is every
 file where no helper may start (one core, a daemon process).
+
+Across sources, the loader names the next source's first file before it loads the current one
+(`parse_ahead`): the helper parses its first batch meanwhile, and `read_ahead` takes it from
+there. A file of one batch is parsed ahead too once the helper runs (a large day's other files).
+A file started ahead and then not read (the file ledger skips it, its source failed first) is
+closed by `drop_ahead`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from pathlib import Path
@@ -21,7 +28,7 @@ import pandas as pd
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.helpers import helper_pool, helpers_allowed, stop_helper
+from pipelines.helpers import helper_pool, helpers_allowed, running, stop_helper
 from pipelines.memory import release_freed
 from pipelines.sources import get_parser
 from pipelines.sources.base import BATCH_BYTES, Drift
@@ -29,6 +36,8 @@ from pipelines.sources.base import BATCH_BYTES, Drift
 # in the helper: the files being parsed, by key -> (their batches, the drift seen so far)
 _PARSING: dict[int, tuple[Iterator[pd.DataFrame], list[Drift]]] = {}
 _keys = itertools.count()
+# in the loader: files whose first batch the helper was asked for ahead of their read, by path
+_AHEAD: dict[Path, tuple[int, Future[Step]]] = {}
 HELPER = "reader"
 AHEAD_FROM = BATCH_BYTES  # bytes: a smaller file is read in this process
 
@@ -37,12 +46,14 @@ Step = tuple[pd.DataFrame | None, list[Drift], BaseException | None]
 
 def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
                drift: list[Drift] | None = None) -> Iterator[pd.DataFrame]:
-    """The batches of `get_parser(fmt)(path, source, tz, drift)`, parsed a batch ahead in the helper."""
-    if not helpers_allowed() or _one_batch(path):
+    """The batches of `get_parser(fmt)(path, source, tz, drift)`, parsed a batch ahead in the helper
+    (the first one maybe already, `parse_ahead`)."""
+    started = _AHEAD.pop(path, None)
+    if started is None and (not helpers_allowed() or _one_batch(path)):
         yield from get_parser(fmt)(path, source, tz, drift)
         return
-    helper, key = helper_pool(HELPER, 1), next(_keys)  # one worker: a file's calls run in order
-    pending = helper.submit(_next, key, fmt, path, source, tz)
+    helper = helper_pool(HELPER, 1)  # one worker: a file's calls run in order
+    key, pending = started or _start(helper, fmt, path, source, tz)
     try:
         while True:
             batch, seen, error = pending.result()
@@ -62,6 +73,33 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
     except BrokenProcessPool as exc:  # the helper died (killed, out of memory): the next file gets a new one
         stop_helper(HELPER)
         raise SourceError(f"{path}: the process parsing this file stopped ({exc})") from exc
+
+
+def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneInfo) -> None:
+    """Have the helper parse the first batch of the first of `paths` now, for its `read_ahead` to
+    come: while the loader works on another source, the helper's core is idle. Not for a file of
+    one batch while no helper runs: starting one costs more than such a file's parse."""
+    path = next(iter(paths), None)
+    if path is None or path in _AHEAD or not helpers_allowed() or (HELPER not in running() and _one_batch(path)):
+        return
+    try:
+        _AHEAD[path] = _start(helper_pool(HELPER, 1), fmt, path, source, tz)
+    except RuntimeError:  # a broken pool: the read starts the next one
+        stop_helper(HELPER)
+
+
+def drop_ahead(paths: Iterable[Path]) -> None:
+    """Close those of `paths` started ahead and not read: the helper would keep them open."""
+    for path in paths:
+        if (started := _AHEAD.pop(path, None)) and HELPER in running():
+            with suppress(RuntimeError):  # the helper is gone, and the file with it
+                running()[HELPER].submit(_close, started[0])
+
+
+def _start(helper: ProcessPoolExecutor, fmt: str, path: Path, source: SourceConfig,
+           tz: ZoneInfo) -> tuple[int, Future[Step]]:
+    key = next(_keys)
+    return key, helper.submit(_next, key, fmt, path, source, tz)
 
 
 def _one_batch(path: Path) -> bool:
@@ -88,7 +126,7 @@ def _next(key: int, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo) ->
 
 
 def _close(key: int) -> None:
-    """In the helper: close file `key`, forget it and give back the heap pages its parse freed."""
-    batches, _ = _PARSING.pop(key)
-    batches.close()
-    release_freed()
+    """In the helper: close file `key` if it is open, forget it and give back the heap pages its parse freed."""
+    if (parsing := _PARSING.pop(key, None)) is not None:
+        parsing[0].close()
+        release_freed()

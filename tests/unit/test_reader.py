@@ -18,9 +18,9 @@ import pytest
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
 from pipelines.helpers import running, stop_helpers
-from pipelines.sources import get_parser
+from pipelines.sources import get_parser, reader
 from pipelines.sources.base import BATCH_BYTES, Drift
-from pipelines.sources.reader import HELPER, read_ahead
+from pipelines.sources.reader import HELPER, drop_ahead, parse_ahead, read_ahead
 
 UTC = ZoneInfo("UTC")
 POSTS = SourceConfig(name="x", family="mention", format="x_jsonl", path="unused")
@@ -123,3 +123,46 @@ def test_on_one_core_the_parser_runs_here(tmp_path, monkeypatch):
     path = posts_file(tmp_path)
     assert sum(len(b) for b in read_ahead("x_jsonl", path, POSTS, UTC)) == POSTS_IN_FILE
     assert HELPER not in running()
+
+
+def few_posts(tmp_path: Path, name: str = "few.jsonl") -> Path:
+    path = tmp_path / name  # one batch: parsed ahead only while the helper runs
+    path.write_text("".join(json.dumps({"id": str(i), "text": f"late again {i}",
+                                        "created_at": "2026-03-12T10:00:00Z"}) + "\n" for i in range(3)),
+                    encoding="utf-8")
+    return path
+
+
+def test_the_next_source_s_first_batch_is_parsed_ahead_in_the_running_helper(tmp_path, monkeypatch):
+    small, big = few_posts(tmp_path), posts_file(tmp_path)
+    direct = next(get_parser("x_jsonl")(small, POSTS, UTC, direct_drift := []))
+    parse_ahead("x_jsonl", [small], POSTS, UTC)
+    assert HELPER not in running()  # a file of one batch starts no helper of its own
+
+    parse_ahead("x_jsonl", [big], POSTS, UTC)  # a larger one does ...
+    parse_ahead("x_jsonl", [small], POSTS, UTC)  # ... and then the small one is parsed there too
+    running()[HELPER].submit(int).result()  # both first batches are parsed; the larger file is still open
+    assert open_in_helper(big)
+
+    def not_here(*args):
+        raise AssertionError("parsed in the loader")
+
+    monkeypatch.setattr(reader, "get_parser", not_here)  # only the helper may parse now
+    (batch,) = read_ahead("x_jsonl", small, POSTS, UTC, drift := [])
+    pd.testing.assert_frame_equal(batch, direct)
+    assert drift == direct_drift
+    assert sum(len(b) for b in read_ahead("x_jsonl", big, POSTS, UTC)) == POSTS_IN_FILE
+    running()[HELPER].submit(int).result()
+    assert not open_in_helper(big)  # read to its end there, and closed
+
+
+def test_a_file_parsed_ahead_and_not_read_is_closed_and_read_afresh_later(tmp_path):
+    path = posts_file(tmp_path)
+    parse_ahead("x_jsonl", [path], POSTS, UTC)
+    running()[HELPER].submit(int).result()
+    assert open_in_helper(path)
+
+    drop_ahead([path])  # the ledger skipped it, or its source failed before reading it
+    running()[HELPER].submit(int).result()
+    assert not open_in_helper(path)
+    assert sum(len(b) for b in read_ahead("x_jsonl", path, POSTS, UTC)) == POSTS_IN_FILE  # from its first line
