@@ -94,7 +94,9 @@ def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str,
     """A scale's record: its stages, the whole run (sum of the stage times, rows = rows read by the loads,
     peak = the highest stage peak), the ratio of the run to the references (DuckDB read + VADER) and
     `floor`: the lowest ratio the run's CPU seconds allow on `cores` cores (default this machine's),
-    had every core been busy throughout — what no scheduling can beat without less work."""
+    had every core been busy throughout — what no scheduling can beat without less work; and
+    `loads_spread`, the ratio had only the loads' CPU seconds been spread over every core, the other
+    stages (the marts, the report) taking what they took: how far the loads alone could go."""
     rows = sum(s["rows"] for s in stages if s["stage"].startswith("load "))
     seconds = sum(s["seconds"] for s in stages)
     peak = max(stages, key=lambda s: s["peak_rss_mb"])
@@ -108,7 +110,9 @@ def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str,
         # the CPU seconds the target allows with every core busy, and the sentiment model's share of them
         "budget_cpu_s": round(TARGET_RATIO * unavoidable * cores, 2),
         "model_share": round(reference["model_s"] / (TARGET_RATIO * unavoidable * cores), 2)
-        if reference.get("model_s") is not None else None}
+        if reference.get("model_s") is not None else None,
+        "loads_spread": round(sum(s["cpu_s"] / cores if s["stage"].startswith("load ") else s["seconds"]
+                                  for s in stages) / unavoidable, 2)}
     return {"scale": scale, "stages": stages, "total": total, "reference": reference,
             "ratio": round(seconds / unavoidable, 2) if unavoidable > 0 else None, "floor": floor}
 
@@ -228,6 +232,9 @@ def markdown(result: dict[str, Any]) -> str:
             lines += [f"Floor: the run's {run['total']['cpu_s']:,.1f} CPU-s on {floor['cores']} cores, every core busy "
                       f"throughout, would still give a ratio of {_num(floor['ratio'])}; the target's "
                       f"{TARGET_RATIO} × the references allows {floor['budget_cpu_s']:,.1f} CPU-s.{model}", ""]
+            if floor.get("loads_spread") is not None:
+                lines += [f"Had only the loads kept every core busy, the other stages taking what they took: "
+                          f"a ratio of {_num(floor['loads_spread'])}.", ""]
         if len(run.get("repeats", [])) > 1:
             lines += [f"Measured {len(run['repeats'])} times, the run of the median ratio shown; every run: "
                       + ", ".join(f"{r['seconds']:.1f} s (ratio {_num(r['ratio'])})" for r in run["repeats"])
@@ -307,42 +314,43 @@ def reset_peak() -> None:
 
 
 def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
-    """Run the day's stages in this process; each stage's seconds, rows and peak RSS."""
+    """Run the day in this process as `cx run` does (`Pipeline.run_day`, no delivery); each stage's
+    seconds, rows and peak RSS, a stage ending where the run's progress names the next."""
     from pipelines.run import Pipeline
 
     pipeline = Pipeline.from_env()
     pipeline.init_db()
-    run_id = pipeline.start_run(day)
     profiler = None
     if profile:
         from pyinstrument import Profiler
 
         profiler = Profiler()
         profiler.start()
-    stages = []
+    marks: list[tuple[str, float, float]] = []  # (stage, its start, CPU seconds then)
+    stages: list[tuple[str, float, float, tuple[float, float]]] = []
 
-    def timed(name: str, call: Callable[[], Any], rows: Callable[[Any], int]) -> None:
+    def ended(stage: str, start: float, cpu: float) -> tuple[str, float, float, tuple[float, float]]:
+        return stage, perf_counter() - start, cpu_seconds() - cpu, peak_mb()
+
+    def begin(message: str) -> None:
+        if marks:
+            stages.append(ended(*marks[-1]))
         reset_peak()
-        start, cpu = perf_counter(), cpu_seconds()
-        out = call()
-        seconds, cpu = perf_counter() - start, cpu_seconds() - cpu
-        stages.append(stage_row(name, rows(out), seconds, *peak_mb(), cpu_s=cpu))
+        marks.append((STAGE_NAMES.get(message, message), perf_counter(), cpu_seconds()))
 
-    loaded = []
-    for source in pipeline.config.sources:
-        timed(f"load {source.name}", lambda s=source: loaded.append(pipeline.load_source(day, s, run_id)) or loaded[-1],
-              lambda r: r.rows_in)
-    rows_in = sum(r.rows_in for r in loaded)
-    timed("marts + KPIs", lambda: pipeline.build_marts(day, run_id), lambda _: rows_in)
-    timed("report", lambda: pipeline.publish(day, deliver=False), lambda _: rows_in)
-    pipeline.finish_run(run_id, "success")
+    summary = pipeline.run_day(day, deliver=False, progress=begin)
+    stages.append(ended(*marks[-1]))
     if profiler:
         profiler.stop()
         profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
-    failed = [r.source for r in loaded if r.status != "success"]
-    return {"stages": stages, "failed": failed}
+    rows = {f"load {r.source}": r.rows_in for r in summary.sources}
+    rows_in = sum(rows.values())
+    return {"stages": [stage_row(stage, rows.get(stage, rows_in), seconds, *peak, cpu_s=cpu)
+                       for stage, seconds, cpu, peak in stages],
+            "failed": [r.source for r in summary.sources if r.status != "success"]}
 
 
+STAGE_NAMES = {"marts and KPIs": "marts + KPIs"}  # the run's progress messages -> the stages results name
 DUCKDB_READER = {".json": "read_json_auto", ".jsonl": "read_ndjson_auto", ".csv": "read_csv_auto",
                  ".tsv": "read_csv_auto"}
 
