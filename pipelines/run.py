@@ -173,7 +173,7 @@ class Pipeline:
         try:
             return self._load_source(day, source, run_id, reread)
         finally:  # a file the helper started ahead (`_load_all`) and the load did not read: skipped, or failed first
-            drop_ahead(self._landing_files(day, source))
+            drop_ahead(source.name)
 
     def _landing_files(self, day: date, source: SourceConfig) -> list[Path]:
         return [] if source.url else source.files(self.settings.landing_dir, day)

@@ -36,8 +36,9 @@ from pipelines.sources.base import BATCH_BYTES, Drift
 # in the helper: the files being parsed, by key -> (their batches, the drift seen so far)
 _PARSING: dict[int, tuple[Iterator[pd.DataFrame], list[Drift]]] = {}
 _keys = itertools.count()
-# in the loader: files whose first batch the helper was asked for ahead of their read, by path
-_AHEAD: dict[Path, tuple[int, Future[Step]]] = {}
+# in the loader: files whose first batch the helper was asked for ahead of their read, by path ->
+# (their source's name, their key, the batch to come)
+_AHEAD: dict[Path, tuple[str, int, Future[Step]]] = {}
 HELPER = "reader"
 AHEAD_FROM = BATCH_BYTES  # bytes: a smaller file is read in this process
 
@@ -53,7 +54,7 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
         yield from get_parser(fmt)(path, source, tz, drift)
         return
     helper = helper_pool(HELPER, 1)  # one worker: a file's calls run in order
-    key, pending = started or _start(helper, fmt, path, source, tz)
+    key, pending = started[1:] if started else _start(helper, fmt, path, source, tz)
     try:
         while True:
             batch, seen, error = pending.result()
@@ -78,22 +79,24 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
 def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneInfo) -> None:
     """Have the helper parse the first batch of the first of `paths` now, for its `read_ahead` to
     come: while the loader works on another source, the helper's core is idle. Not for a file of
-    one batch while no helper runs: starting one costs more than such a file's parse."""
+    one batch while no helper runs: a new helper's first batch of a large day's small file took
+    1.8-2.1 s, its parse here 0.2-0.7 s (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
     path = next(iter(paths), None)
     if path is None or path in _AHEAD or not helpers_allowed() or (HELPER not in running() and _one_batch(path)):
         return
     try:
-        _AHEAD[path] = _start(helper_pool(HELPER, 1), fmt, path, source, tz)
+        _AHEAD[path] = (source.name, *_start(helper_pool(HELPER, 1), fmt, path, source, tz))
     except RuntimeError:  # a broken pool: the read starts the next one
         stop_helper(HELPER)
 
 
-def drop_ahead(paths: Iterable[Path]) -> None:
-    """Close those of `paths` started ahead and not read: the helper would keep them open."""
-    for path in paths:
-        if (started := _AHEAD.pop(path, None)) and HELPER in running():
+def drop_ahead(source: str) -> None:
+    """Close the files of source `source` started ahead and not read: the helper would keep them open."""
+    for path in [path for path, (name, _, _) in _AHEAD.items() if name == source]:
+        _, key, _ = _AHEAD.pop(path)
+        if HELPER in running():
             with suppress(RuntimeError):  # the helper is gone, and the file with it
-                running()[HELPER].submit(_close, started[0])
+                running()[HELPER].submit(_close, key)
 
 
 def _start(helper: ProcessPoolExecutor, fmt: str, path: Path, source: SourceConfig,

@@ -162,7 +162,10 @@ def test_a_file_parsed_ahead_and_not_read_is_closed_and_read_afresh_later(tmp_pa
     running()[HELPER].submit(int).result()
     assert open_in_helper(path)
 
-    drop_ahead([path])  # the ledger skipped it, or its source failed before reading it
+    drop_ahead("other")  # another source's files stay started
+    running()[HELPER].submit(int).result()
+    assert open_in_helper(path)
+    drop_ahead(POSTS.name)  # the ledger skipped it, or its source failed before reading it
     running()[HELPER].submit(int).result()
     assert not open_in_helper(path)
     assert sum(len(b) for b in read_ahead("x_jsonl", path, POSTS, UTC)) == POSTS_IN_FILE  # from its first line
