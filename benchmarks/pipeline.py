@@ -315,7 +315,8 @@ def reset_peak() -> None:
 
 def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
     """Run the day in this process as `cx run` does (`Pipeline.run_day`, no delivery); each stage's
-    seconds, rows and peak RSS, a stage ending where the run's progress names the next."""
+    seconds, rows and peak RSS, a stage ending where the run's progress names the next, the first
+    beginning when the run does."""
     from pipelines.run import Pipeline
 
     pipeline = Pipeline.from_env()
@@ -329,17 +330,24 @@ def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
     marks: list[tuple[str, float, float]] = []  # (stage, its start, CPU seconds then)
     stages: list[tuple[str, float, float, tuple[float, float]]] = []
 
-    def ended(stage: str, start: float, cpu: float) -> tuple[str, float, float, tuple[float, float]]:
-        return stage, perf_counter() - start, cpu_seconds() - cpu, peak_mb()
+    def end(now: float, cpu: float) -> None:  # the stage under way ends at `now`, the next one begins there
+        stage, start, cpu_then = marks[-1]
+        stages.append((stage, now - start, cpu - cpu_then, peak_mb()))
 
     def begin(message: str) -> None:
-        if marks:
-            stages.append(ended(*marks[-1]))
+        name = STAGE_NAMES.get(message, message)
+        if not marks[-1][0]:  # the first stage began with the run: what the run did before naming it counts
+            marks[-1] = (name, *marks[-1][1:])
+            return
+        now, cpu = perf_counter(), cpu_seconds()
+        end(now, cpu)
         reset_peak()
-        marks.append((STAGE_NAMES.get(message, message), perf_counter(), cpu_seconds()))
+        marks.append((name, now, cpu))
 
+    reset_peak()
+    marks.append(("", perf_counter(), cpu_seconds()))  # the first stage, named by the run's first note
     summary = pipeline.run_day(day, deliver=False, progress=begin)
-    stages.append(ended(*marks[-1]))
+    end(perf_counter(), cpu_seconds())
     if profiler:
         profiler.stop()
         profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))

@@ -481,19 +481,18 @@ class Pipeline:
         from pipelines.validate.gx import load_suite
 
         sources = list(sources)
-        if sources:
-            first = sources[0]
-            parse_ahead(first.format, self._landing_files(day, first), first, self.config.timezone)
-            try:
-                load_suite(first.family)
-            except BaseException:
-                drop_ahead(first.name)
-                raise
         results = []
         for source, following in zip(sources, [*sources[1:], None], strict=True):
+            _note(progress, f"load {source.name}")
+            if not results:
+                parse_ahead(source.format, self._landing_files(day, source), source, self.config.timezone)
+                try:
+                    load_suite(source.family)
+                except BaseException:
+                    drop_ahead(source.name)
+                    raise
             if following is not None:
                 parse_ahead(following.format, self._landing_files(day, following), following, self.config.timezone)
-            _note(progress, f"load {source.name}")
             results.append(self.load_source(day, source, run_id, reread))
         return results
 

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -265,15 +266,31 @@ def test_the_stages_child_runs_the_day_as_cx_run_does_a_stage_per_source(monkeyp
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CX_HOME", str(tmp_path))
     monkeypatch.setenv("CX_CONFIG", str(config))
-    named_ahead = []  # the run's loads name each next source's files before loading the current one
+    named_ahead = []  # the run's loads name the first source's files, then each next one's before the current loads
     monkeypatch.setattr("pipelines.run.parse_ahead", lambda fmt, paths, source, tz: named_ahead.append(source.name))
     monkeypatch.setattr(reader, "parse_ahead", None)  # nothing else may call it
+    real_start, real_run, ran = Pipeline.start_run, Pipeline.run_day, []
+
+    def slow_start(self, day):  # a second the run spends before its first progress note
+        time.sleep(1.0)
+        return real_start(self, day)
+
+    def timed_run(self, *args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return real_run(self, *args, **kwargs)
+        finally:
+            ran.append(time.perf_counter() - began)
+
+    monkeypatch.setattr(Pipeline, "start_run", slow_start)
+    monkeypatch.setattr(Pipeline, "run_day", timed_run)
 
     out = bench.child_stages(day, None)
 
     names = [s.name for s in cfg.sources]
     assert [s["stage"] for s in out["stages"]] == [f"load {n}" for n in names] + ["marts + KPIs", "report"]
-    assert named_ahead == names[1:] and out["failed"] == []
+    assert named_ahead == names and out["failed"] == []
+    assert sum(s["seconds"] for s in out["stages"]) >= ran[0] - 0.002  # the whole run (0.1 ms rounding a stage)
     pipeline = Pipeline.from_env(config)
     with pipeline.engine.connect() as conn:
         rows_in = dict(conn.execute(sa.text("select source, rows_in from ops.row_accounting")).all())
