@@ -10,6 +10,7 @@ file where no helper may start (one core, a daemon process).
 Across sources, the loader names the next source's first file before it loads the current one
 (`parse_ahead`): the helper parses its first batch meanwhile, and `read_ahead` takes it from
 there. A file of one batch is parsed ahead too once the helper runs (a large day's other files).
+The run's first file is named the same way while the loader imports GX (`Pipeline._load_all`).
 A file started ahead and then not read (the file ledger skips it, its source failed first) is
 closed by `drop_ahead`.
 """
@@ -78,7 +79,7 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
 
 def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneInfo) -> None:
     """Have the helper parse the first batch of the first of `paths` now, for its `read_ahead` to
-    come: while the loader works on another source, the helper's core is idle. Not for a file of
+    come: while the loader works on another source, or imports GX, the helper's core is idle. Not for a file of
     one batch while no helper runs: a new helper's first batch of a large day's small file took
     1.8-2.1 s, its parse here 0.2-0.7 s (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
     path = next(iter(paths), None)
