@@ -178,9 +178,16 @@ class Pipeline:
     def _landing_files(self, day: date, source: SourceConfig) -> list[Path]:
         return [] if source.url else source.files(self.settings.landing_dir, day)
 
+    def _parse_ahead(self, day: date, source: SourceConfig) -> None:
+        """Have the helper parse `source`'s first file for `day` before its load reads it (`reader.parse_ahead`)."""
+        parse_ahead(source.format, self._landing_files(day, source), source, self.config.timezone)
+
     def _load_source(self, day: date, source: SourceConfig, run_id: str, reread: bool) -> SourceResult:
         from pipelines.quality.day import missing_delivery, trailing_volumes
+        from pipelines.validate.gx import load_suite
 
+        # read first: the run's first suite imports GX (about 2 s) while the helper parses the first file
+        load_suite(source.family)
         try:
             extract = self._extract(day, source)
         except SourceError as exc:
@@ -474,25 +481,16 @@ class Pipeline:
 
     def _load_all(self, day: date, sources: Iterable[SourceConfig], run_id: str,
                   progress: Progress | None, reread: bool = False) -> list[SourceResult]:
-        """Load `sources` one after another; the helper parses the next one's first batch meanwhile.
-
-        The first source's first batch is asked for before its suite is read: reading the first
-        suite imports GX (about 2 s), which this process does while the helper parses."""
-        from pipelines.validate.gx import load_suite
-
+        """Load `sources` one after another; the helper parses the next one's first batch meanwhile,
+        and the first one's while its load reads its suite (`_load_source`)."""
         sources = list(sources)
         results = []
         for source, following in zip(sources, [*sources[1:], None], strict=True):
             _note(progress, f"load {source.name}")
             if not results:
-                parse_ahead(source.format, self._landing_files(day, source), source, self.config.timezone)
-                try:
-                    load_suite(source.family)
-                except BaseException:
-                    drop_ahead(source.name)
-                    raise
+                self._parse_ahead(day, source)
             if following is not None:
-                parse_ahead(following.format, self._landing_files(day, following), following, self.config.timezone)
+                self._parse_ahead(day, following)
             results.append(self.load_source(day, source, run_id, reread))
         return results
 

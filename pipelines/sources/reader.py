@@ -79,9 +79,9 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
 
 def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneInfo) -> None:
     """Have the helper parse the first batch of the first of `paths` now, for its `read_ahead` to
-    come: while the loader works on another source, or imports GX, the helper's core is idle. Not for a file of
-    one batch while no helper runs: a new helper's first batch of a large day's small file took
-    1.8-2.1 s, its parse here 0.2-0.7 s (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
+    come: while the loader works on another source, or imports GX, the helper's core is idle. Not
+    for a file of one batch while no helper runs: a new helper's first batch of a large day's small
+    file took 1.8-2.1 s, its parse here 0.2-0.7 s (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
     path = next(iter(paths), None)
     if path is None or path in _AHEAD or not helpers_allowed() or (HELPER not in running() and _one_batch(path)):
         return

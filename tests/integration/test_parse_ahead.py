@@ -83,6 +83,7 @@ def test_a_suite_that_cannot_be_read_closes_the_file_started_ahead(pipeline, mon
     with pytest.raises(ValueError, match="mention.json"):
         pipeline._load_all(D, pipeline.config.sources[:1], pipeline.start_run(D), None)
 
+    assert reader.HELPER in running()  # started for big, asked for ahead of the suite
     assert reader._AHEAD == {}
     running()[reader.HELPER].submit(int).result()
     assert not open_in_helper(big)
