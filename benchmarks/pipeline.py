@@ -1,13 +1,15 @@
 """End-to-end pipeline throughput: wall time, rows/s and peak RSS per stage, against the unavoidable costs.
 
 For each scale, `cx sample-data --scale N` writes one business day into a fresh temporary CX_HOME;
-a child process then runs the pipeline's own stages in-process (Pipeline.load_source per source —
-extract + validate + load —, build_marts — marts + KPIs —, publish — the report, no delivery),
+a child process then runs the day in-process as `cx run` does (Pipeline.run_day, no delivery), a
+stage per source's load — extract + validate + load —, then the marts + KPIs and the report,
 timing each with perf_counter and reading its peak RSS from /proc/<pid>/status VmHWM (reset
 between stages through /proc/<pid>/clear_refs) — its own and its helper processes' (the parser's,
 the sentiment pool's, multiprocessing's resource tracker), added up: the figure the targets judge.
 Each stage's CPU seconds (the process's threads and its helpers) over its wall seconds say how many
-of the cores it kept busy: a stage near 1.0 on a 2-core machine leaves one idle.
+of the cores it kept busy: a stage near 1.0 on a 2-core machine leaves one idle. Its statement
+seconds (SQL s) are the time its warehouse statements took: they run one at a time on the stage's
+connection, so no scheduling of the rest can make the stage shorter.
 A second child measures the references, in the same run: (a) DuckDB alone reading every landing file
 the pipeline read into tables, (b) stock VADER alone scoring the texts it scored (as staged). The
 ratio pipeline / (a + b) says how much the pipeline adds to what cannot be avoided.
@@ -80,13 +82,15 @@ def parse_scales(text: str, large: Callable[[], int] = large_scale) -> list[int]
 
 
 def stage_row(stage: str, rows: int, seconds: float, peak_rss_mb: float, helpers_mb: float = 0.0,
-              cpu_s: float | None = None) -> dict[str, Any]:
+              cpu_s: float | None = None, sql_s: float | None = None) -> dict[str, Any]:
     """One stage's figures, rows/s computed from rows and seconds; `peak_rss_mb` counts the helpers'
-    `helpers_mb` too; `cpu_s` (helpers included) over `seconds` is how many cores the stage kept busy."""
+    `helpers_mb` too; `cpu_s` (helpers included) over `seconds` is how many cores the stage kept busy;
+    `sql_s`: the seconds its warehouse statements took, which run one after another."""
     return {"stage": stage, "rows": rows, "seconds": round(seconds, 4),
             "rows_per_s": round(rows / seconds, 1) if seconds > 0 else None, "peak_rss_mb": round(peak_rss_mb, 1),
             "helpers_mb": round(helpers_mb, 1), "cpu_s": None if cpu_s is None else round(cpu_s, 2),
-            "cores": round(cpu_s / seconds, 2) if cpu_s is not None and seconds > 0 else None}
+            "cores": round(cpu_s / seconds, 2) if cpu_s is not None and seconds > 0 else None,
+            "sql_s": None if sql_s is None else round(sql_s, 2)}
 
 
 def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str, Any],
@@ -94,15 +98,19 @@ def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str,
     """A scale's record: its stages, the whole run (sum of the stage times, rows = rows read by the loads,
     peak = the highest stage peak), the ratio of the run to the references (DuckDB read + VADER) and
     `floor`: the lowest ratio the run's CPU seconds allow on `cores` cores (default this machine's),
-    had every core been busy throughout — what no scheduling can beat without less work; and
+    had every core been busy throughout — what no scheduling can beat without less work;
     `loads_spread`, the ratio had only the loads' CPU seconds been spread over every core, the other
-    stages (the marts, the report) taking what they took: how far the loads alone could go."""
+    stages (the marts, the report) taking what they took: how far the loads alone could go; and
+    `statements`, the floor once each stage takes at least its statements' seconds (`sql_s`: one
+    connection runs one statement at a time), None without them."""
     rows = sum(s["rows"] for s in stages if s["stage"].startswith("load "))
     seconds = sum(s["seconds"] for s in stages)
     peak = max(stages, key=lambda s: s["peak_rss_mb"])
     cpus = [s.get("cpu_s") for s in stages]
     cpu = None if None in cpus else sum(cpus)
-    total = stage_row("whole run", rows, seconds, peak["peak_rss_mb"], peak.get("helpers_mb", 0.0), cpu)
+    sqls = [s.get("sql_s") for s in stages]
+    sql = None if None in sqls else sum(sqls)
+    total = stage_row("whole run", rows, seconds, peak["peak_rss_mb"], peak.get("helpers_mb", 0.0), cpu, sql)
     unavoidable = reference["duckdb_read_s"] + reference["vader_s"]
     cores = cores or os.cpu_count() or 1
     floor = None if cpu is None or unavoidable <= 0 else {
@@ -112,7 +120,9 @@ def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str,
         "model_share": round(reference["model_s"] / (TARGET_RATIO * unavoidable * cores), 2)
         if reference.get("model_s") is not None else None,
         "loads_spread": round(sum(s["cpu_s"] / cores if s["stage"].startswith("load ") else s["seconds"]
-                                  for s in stages) / unavoidable, 2)}
+                                  for s in stages) / unavoidable, 2),
+        "statements": None if sql is None else round(
+            sum(max(s["cpu_s"] / cores, s["sql_s"]) for s in stages) / unavoidable, 2)}
     return {"scale": scale, "stages": stages, "total": total, "reference": reference,
             "ratio": round(seconds / unavoidable, 2) if unavoidable > 0 else None, "floor": floor}
 
@@ -216,12 +226,13 @@ def markdown(result: dict[str, Any]) -> str:
     for run in result["runs"]:
         ref = run["reference"]
         lines += [f"## Scale {run['scale']}", "",
-                  "| stage | rows | seconds | rows/s | peak RSS MB | of which helpers | CPU s | cores busy |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| stage | rows | seconds | rows/s | peak RSS MB | of which helpers | CPU s | cores busy | SQL s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for s in [*run["stages"], run["total"]]:
             lines.append(f"| {s['stage']} | {s['rows']:,} | {_num(s['seconds'])} | {_num(s['rows_per_s'], ',.0f')} "
                          f"| {_num(s['peak_rss_mb'], ',.0f')} | {_num(s.get('helpers_mb'), ',.0f')} "
-                         f"| {_num(s.get('cpu_s'), ',.1f')} | {_num(s.get('cores'))} |")
+                         f"| {_num(s.get('cpu_s'), ',.1f')} | {_num(s.get('cores'))} "
+                         f"| {_num(s.get('sql_s'), ',.1f')} |")
         files = f" ({ref['files']} files)" if ref.get("files") else ""
         lines += ["", f"References: DuckDB read{files} {ref['duckdb_read_s']:.2f} s, VADER {ref['vader_s']:.2f} s over "
                   f"{ref['texts']:,} texts. **Ratio pipeline / (DuckDB + VADER) = {_num(run['ratio'])}**", ""]
@@ -235,6 +246,9 @@ def markdown(result: dict[str, Any]) -> str:
             if floor.get("loads_spread") is not None:
                 lines += [f"Had only the loads kept every core busy, the other stages taking what they took: "
                           f"a ratio of {_num(floor['loads_spread'])}.", ""]
+            if floor.get("statements") is not None:
+                lines += [f"Every core busy, but each stage taking at least the seconds of its warehouse statements "
+                          f"(SQL s: one connection runs one at a time): a ratio of {_num(floor['statements'])}.", ""]
         if len(run.get("repeats", [])) > 1:
             lines += [f"Measured {len(run['repeats'])} times, the run of the median ratio shown; every run: "
                       + ", ".join(f"{r['seconds']:.1f} s (ratio {_num(r['ratio'])})" for r in run["repeats"])
@@ -315,24 +329,37 @@ def reset_peak() -> None:
 
 def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
     """Run the day in this process as `cx run` does (`Pipeline.run_day`, no delivery); each stage's
-    seconds, rows and peak RSS, a stage ending where the run's progress names the next, the first
-    beginning when the run does."""
+    seconds, rows, peak RSS and statement seconds, a stage ending where the run's progress names the
+    next, the first beginning when the run does. Statements are timed as SQLAlchemy runs them; the
+    text caches' lookups and stores, made on the driver itself, and the commits are not counted."""
+    import sqlalchemy as sa
+
     from pipelines.run import Pipeline
 
     pipeline = Pipeline.from_env()
     pipeline.init_db()
+    sql = [0.0]  # seconds in statements so far
+
+    @sa.event.listens_for(pipeline.engine, "before_cursor_execute")
+    def _started(conn: sa.Connection, *_: Any) -> None:
+        conn.info["bench_statement"] = perf_counter()
+
+    @sa.event.listens_for(pipeline.engine, "after_cursor_execute")
+    def _ended(conn: sa.Connection, *_: Any) -> None:
+        sql[0] += perf_counter() - conn.info.pop("bench_statement")
+
     profiler = None
     if profile:
         from pyinstrument import Profiler
 
         profiler = Profiler()
         profiler.start()
-    marks: list[tuple[str, float, float]] = []  # (stage, its start, CPU seconds then)
-    stages: list[tuple[str, float, float, tuple[float, float]]] = []
+    marks: list[tuple[str, float, float, float]] = []  # (stage, its start, CPU seconds then, statement seconds then)
+    stages: list[tuple[str, float, float, float, tuple[float, float]]] = []
 
     def end(now: float, cpu: float) -> None:  # the stage under way ends at `now`, the next one begins there
-        stage, start, cpu_then = marks[-1]
-        stages.append((stage, now - start, cpu - cpu_then, peak_mb()))
+        stage, start, cpu_then, sql_then = marks[-1]
+        stages.append((stage, now - start, cpu - cpu_then, sql[0] - sql_then, peak_mb()))
 
     def begin(message: str) -> None:
         name = STAGE_NAMES.get(message, message)
@@ -342,10 +369,10 @@ def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
         now, cpu = perf_counter(), cpu_seconds()
         end(now, cpu)
         reset_peak()
-        marks.append((name, now, cpu))
+        marks.append((name, now, cpu, sql[0]))
 
     reset_peak()
-    marks.append(("", perf_counter(), cpu_seconds()))  # the first stage, named by the run's first note
+    marks.append(("", perf_counter(), cpu_seconds(), sql[0]))  # the first stage, named by the run's first note
     summary = pipeline.run_day(day, deliver=False, progress=begin)
     end(perf_counter(), cpu_seconds())
     if profiler:
@@ -353,8 +380,8 @@ def child_stages(day: date, profile: Path | None) -> dict[str, Any]:
         profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
     rows = {f"load {r.source}": r.rows_in for r in summary.sources}
     rows_in = sum(rows.values())
-    return {"stages": [stage_row(stage, rows.get(stage, rows_in), seconds, *peak, cpu_s=cpu)
-                       for stage, seconds, cpu, peak in stages],
+    return {"stages": [stage_row(stage, rows.get(stage, rows_in), seconds, *peak, cpu_s=cpu, sql_s=statements)
+                       for stage, seconds, cpu, statements, peak in stages],
             "failed": [r.source for r in summary.sources if r.status != "success"]}
 
 

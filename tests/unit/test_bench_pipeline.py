@@ -44,7 +44,7 @@ def test_summary_sums_stages_and_divides_by_the_references():
     # rows are what the loads read: 100 + 300; seconds 2 + 1 + 0.5 + 0.5 = 4; 400 / 4 = 100 rows/s
     # the peak is load b's, helpers included
     assert run["total"] == {"stage": "whole run", "rows": 400, "seconds": 4.0, "rows_per_s": 100.0,
-                            "peak_rss_mb": 200.0, "helpers_mb": 60.0, "cpu_s": None, "cores": None}
+                            "peak_rss_mb": 200.0, "helpers_mb": 60.0, "cpu_s": None, "cores": None, "sql_s": None}
     # 4 s / (1.5 s DuckDB + 0.5 s VADER) = 2.0
     assert run["ratio"] == 2.0
     assert run["stages"][1]["rows_per_s"] == 300.0  # 300 rows / 1 s
@@ -58,7 +58,7 @@ def test_cpu_seconds_say_how_many_cores_a_stage_kept_busy():
     total = bench.summarise_run(1, stages, {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100})["total"]
     # 3 + 4.2 = 7.2 CPU-s in 2 + 4 = 6 s: 1.2 cores
     assert (total["cpu_s"], total["cores"]) == (7.2, 1.2)
-    assert "| marts + KPIs | 100 | 4.00 | 25 | 180 | 0 | 4.2 | 1.05 |" in bench.markdown(_result([{
+    assert "| marts + KPIs | 100 | 4.00 | 25 | 180 | 0 | 4.2 | 1.05 | – |" in bench.markdown(_result([{
         "scale": 1, "stages": stages, "total": total, "reference": {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100},
         "ratio": 3.0}]))
     # a stage without CPU figures (an older results file) leaves the whole run's unknown
@@ -75,7 +75,7 @@ def test_the_floor_is_the_run_s_cpu_seconds_spread_over_every_core():
     # the loads alone over both cores: 3.0 CPU-s / 2 = 1.5 s, plus the marts' 4.0 s as measured,
     # against 2 s: 2.75
     assert run["floor"] == {"cores": 2, "ratio": 1.8, "budget_cpu_s": 6.0, "model_share": 0.25,
-                            "loads_spread": 2.75}
+                            "loads_spread": 2.75, "statements": None}
     summary = bench.markdown(_result([run]))
     assert ("Floor: the run's 7.2 CPU-s on 2 cores, every core busy throughout, would still give a ratio of 1.80; "
             "the target's 1.5 × the references allows 6.0 CPU-s. The pipeline's sentiment model (cx_vader) alone, "
@@ -84,6 +84,26 @@ def test_the_floor_is_the_run_s_cpu_seconds_spread_over_every_core():
             in summary)
     # no CPU figures (an older results file): no floor, and no line for it
     assert _run(1, 200.0)["floor"] is None and "Floor" not in bench.markdown(_result([_run(1, 200.0)]))
+
+
+def test_each_stage_takes_at_least_its_statements_in_the_statements_floor():
+    stages = [bench.stage_row("load a", 100, 3.0, 150.0, cpu_s=4.0, sql_s=1.0),
+              bench.stage_row("marts + KPIs", 100, 4.0, 180.0, cpu_s=3.0, sql_s=2.5),
+              bench.stage_row("report", 100, 1.0, 120.0, cpu_s=1.0, sql_s=0.1)]
+    run = bench.summarise_run(1, stages, {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100}, cores=2)
+    # load a: 4 CPU-s / 2 cores = 2 s, more than its 1 s of statements; the marts: 3 / 2 = 1.5 s,
+    # less than their 2.5 s of statements; the report: 1 / 2 = 0.5 s > 0.1 s. 2 + 2.5 + 0.5 = 5 s
+    # against 2 s of references: 2.5 (the plain floor: 8 CPU-s / 2 / 2 s = 2.0)
+    assert (run["floor"]["ratio"], run["floor"]["statements"]) == (2.0, 2.5)
+    assert run["total"]["sql_s"] == 3.6  # 1 + 2.5 + 0.1
+    summary = bench.markdown(_result([run]))
+    assert "| marts + KPIs | 100 | 4.00 | 25 | 180 | 0 | 3.0 | 0.75 | 2.5 |" in summary
+    assert ("Every core busy, but each stage taking at least the seconds of its warehouse statements (SQL s: one "
+            "connection runs one at a time): a ratio of 2.50.") in summary
+    # a stage without statement seconds (an older results file): no such floor, and no line for it
+    stages[1].pop("sql_s")
+    run = bench.summarise_run(1, stages, {"duckdb_read_s": 1.0, "vader_s": 1.0, "texts": 100}, cores=2)
+    assert run["floor"]["statements"] is None and "Every core busy, but" not in bench.markdown(_result([run]))
 
 
 def test_repeated_runs_keep_the_median_ratio_and_list_every_run():
@@ -269,11 +289,18 @@ def test_the_stages_child_runs_the_day_as_cx_run_does_a_stage_per_source(monkeyp
     named_ahead = []  # the run's loads name the first source's files, then each next one's before the current loads
     monkeypatch.setattr("pipelines.run.parse_ahead", lambda fmt, paths, source, tz: named_ahead.append(source.name))
     monkeypatch.setattr(reader, "parse_ahead", None)  # nothing else may call it
-    real_start, real_run, ran = Pipeline.start_run, Pipeline.run_day, []
+    real_start, real_run, real_marts, ran, slow = Pipeline.start_run, Pipeline.run_day, Pipeline.build_marts, [], []
 
     def slow_start(self, day):  # a second the run spends before its first progress note
         time.sleep(1.0)
         return real_start(self, day)
+
+    def slow_marts(self, *args, **kwargs):  # a long statement at the start of the mart stage
+        with self.engine.connect() as conn:
+            began = time.perf_counter()
+            conn.exec_driver_sql("select sum(i) from range(100000000) as t(i)").scalar()
+            slow.append(time.perf_counter() - began)
+        return real_marts(self, *args, **kwargs)
 
     def timed_run(self, *args, **kwargs):
         began = time.perf_counter()
@@ -284,6 +311,7 @@ def test_the_stages_child_runs_the_day_as_cx_run_does_a_stage_per_source(monkeyp
 
     monkeypatch.setattr(Pipeline, "start_run", slow_start)
     monkeypatch.setattr(Pipeline, "run_day", timed_run)
+    monkeypatch.setattr(Pipeline, "build_marts", slow_marts)
 
     out = bench.child_stages(day, None)
 
@@ -291,6 +319,10 @@ def test_the_stages_child_runs_the_day_as_cx_run_does_a_stage_per_source(monkeyp
     assert [s["stage"] for s in out["stages"]] == [f"load {n}" for n in names] + ["marts + KPIs", "report"]
     assert named_ahead == names and out["failed"] == []
     assert sum(s["seconds"] for s in out["stages"]) >= ran[0] - 0.002  # the whole run (0.1 ms rounding a stage)
+    # the long statement is counted in the stage it ran in; a stage's statements fit in its seconds
+    marts, report = out["stages"][-2:]
+    assert marts["sql_s"] >= slow[0] - 0.005 > report["sql_s"]
+    assert all(0 < s["sql_s"] <= s["seconds"] + 0.005 for s in out["stages"])
     pipeline = Pipeline.from_env(config)
     with pipeline.engine.connect() as conn:
         rows_in = dict(conn.execute(sa.text("select source, rows_in from ops.row_accounting")).all())
