@@ -365,11 +365,12 @@ class Pipeline:
         """Rebuild the marts for every dirty date and kpi_daily for the dates they reach.
 
         One transaction: the marts move from one consistent state to the next, and only after
-        the mart suites pass on the rows rebuilt — the facts' before the KPIs are computed from
-        them — (a critical failure raises RunError and rolls everything back). Returns the number
-        of kpi_daily rows written.
+        the mart suites pass on the rows rebuilt (a critical failure raises RunError and rolls
+        everything back). The facts' suite runs on the rows the build wrote, on a thread of its own
+        while the KPIs are computed: those are published only if it passes. Returns the number of
+        kpi_daily rows written.
         """
-        from pipelines.quality.marts import check_marts
+        from pipelines.quality.marts import check_marts, start_checks
         from pipelines.validate import validation_rows
 
         stop_helpers()  # the loads' helper processes: their memory would stand beside the marts' peak
@@ -379,17 +380,17 @@ class Pipeline:
             marks = conn.execute(sa.text("select feedback_date, mark from ops.dirty_dates")).all()
             dirty = sorted(marked for marked, _ in marks)
             tracked = bool(dirty) and computed_since(conn, dirty[0])  # else every kpi date is new
-            built, results = None, []
+            built, facts = None, None
             if dirty:
                 built = build_star(conn, self.config.sources, self.taxonomy, changed_customers=tracked)
-                # the facts are checked before any KPI is computed from them: the rows the build wrote
-                results = check_marts(conn, {"fct_feedback": dirty}, built.items, built.checked)
+                facts = start_checks(conn, {"fct_feedback": dirty}, built.items, built.checked)  # the rows it wrote
                 if built.items:
                     conn.exec_driver_sql(f"drop table {built.items}")
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()
             update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked, built=built)
+            results = facts() if facts else []
             release_freed()
             retagged = update.feedback_dates if update.feedback_dates != dirty else []  # a new taxonomy's tags
             results += check_marts(conn, {"fct_feedback": retagged, "kpi_daily": update.kpi_dates})

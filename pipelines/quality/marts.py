@@ -17,16 +17,18 @@ and hands the result in (`checked`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from pipelines.config import NAME_RE
 from pipelines.errors import ConfigError, RunError
 from pipelines.validate import result_row
-from pipelines.validate.gx import load_suite, run_suite
+from pipelines.validate.gx import Outcome, Suite, load_suite, run_suite
 from pipelines.warehouse.db import in_list, read_frame
 
 MART_SUITES = {"fct_feedback": "feedback_date", "kpi_daily": "kpi_date"}
@@ -51,27 +53,49 @@ def check_marts(conn: sa.Connection, dates: dict[str, Sequence[date]],
 
     Raises RunError naming every failed critical expectation.
     """
+    return start_checks(conn, dates, items, checked)()
+
+
+def start_checks(conn: sa.Connection, dates: dict[str, Sequence[date]], items: str | None = None,
+                 checked: Sequence[dict[str, Any]] = ()) -> Callable[[], list[dict[str, Any]]]:
+    """`check_marts` in two steps: the references are counted and the rows read now, on `conn`; the
+    GX suites run on a thread of their own, so the caller's next statements run meanwhile. The call
+    returned waits for them and returns the results, or raises RunError."""
     only = _listed(items)
     results = [*checked, *(reference_results(conn, dates["fct_feedback"], items) if dates.get("fct_feedback") else [])]
-    failures = [f"marts.{r['source']}: {r['column']}: {r['expectation']}: "
-                f"{r['unexpected_count']:,} of {r['element_count']:,} rows fail" for r in results if not r["success"]]
+    frames = []
     for mart, date_column in MART_SUITES.items():
-        if not dates.get(mart):
-            continue
-        suite = load_suite(mart)
-        columns = [c for c in suite.columns if NAME_RE.match(c)]
-        stmt = in_list(f"select {', '.join(dict.fromkeys(columns))} from marts.{mart} "
-                       f"where {date_column} in :dates{only if mart == 'fct_feedback' else ''}", "dates")
-        frame = read_frame(conn, stmt, {"dates": list(dates[mart])})
-        for outcome in run_suite(suite, frame, {}):
-            results.append({**result_row(suite.name, outcome), "source": mart})
-            if outcome.check.severity == "critical" and (outcome.error or not outcome.success):
-                detail = outcome.error or f"{outcome.unexpected_count:,} of {outcome.element_count:,} rows fail"
-                failures.append(f"marts.{mart}: {outcome.check.column}: {outcome.check.type}: {detail}")
-    if failures:
-        raise RunError("critical mart check failed, nothing published: " + "; ".join(failures)
-                       + " (suites: expectations/<mart>.json; references: REFERENCES in pipelines/quality/marts.py)")
-    return results
+        if dates.get(mart):
+            suite = load_suite(mart)
+            columns = [c for c in suite.columns if NAME_RE.match(c)]
+            stmt = in_list(f"select {', '.join(dict.fromkeys(columns))} from marts.{mart} "
+                           f"where {date_column} in :dates{only if mart == 'fct_feedback' else ''}", "dates")
+            frames.append((mart, suite, read_frame(conn, stmt, {"dates": list(dates[mart])})))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mart-checks")
+    suites = pool.submit(_run_suites, frames)
+    pool.shutdown(wait=False)
+    del frames  # the thread's alone now: freed once the suites have run
+
+    def verdict() -> list[dict[str, Any]]:
+        failures = [f"marts.{r['source']}: {r['column']}: {r['expectation']}: {r['unexpected_count']:,} of "
+                    f"{r['element_count']:,} rows fail" for r in results if not r["success"]]
+        for mart, suite, outcomes in suites.result():
+            for outcome in outcomes:
+                results.append({**result_row(suite.name, outcome), "source": mart})
+                if outcome.check.severity == "critical" and (outcome.error or not outcome.success):
+                    detail = outcome.error or f"{outcome.unexpected_count:,} of {outcome.element_count:,} rows fail"
+                    failures.append(f"marts.{mart}: {outcome.check.column}: {outcome.check.type}: {detail}")
+        if failures:
+            raise RunError("critical mart check failed, nothing published: " + "; ".join(failures) + " (suites: "
+                           "expectations/<mart>.json; references: REFERENCES in pipelines/quality/marts.py)")
+        return results
+
+    return verdict
+
+
+def _run_suites(frames: list[tuple[str, Suite, pd.DataFrame]]) -> list[tuple[str, Suite, list[Outcome]]]:
+    """Each mart's suite on its rows, in order."""
+    return [(mart, suite, run_suite(suite, frame, {})) for mart, suite, frame in frames]
 
 
 def reference_results(conn: sa.Connection, dates: Sequence[date], items: str | None = None) -> list[dict[str, Any]]:

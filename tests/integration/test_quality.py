@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -151,6 +152,34 @@ def test_critical_mart_failure_rolls_back_and_publishes_nothing(tiny):
     assert scalar(tiny, "select count(*) from ops.dirty_dates") == 1  # still pending: nothing committed
     assert scalar(tiny, "select count(*) from marts.kpi_daily") == before
     assert scalar(tiny, "select max(sentiment_score) from marts.fct_feedback") <= 1
+
+
+def test_the_facts_suite_runs_on_its_own_thread_while_the_kpis_are_computed(tiny, monkeypatch):
+    """GX takes a second or two over a large day's facts; the KPI stage's statements run meanwhile (a
+    failure still publishes nothing: the test above)."""
+    from pipelines.quality import marts
+
+    kpis_started, seen = threading.Event(), {}
+    real_suite, real_kpis = marts.run_suite, pipelines.run.update_kpis
+
+    def suite(checked, frame, parameters):
+        if checked.name == "fct_feedback":
+            seen["thread"] = threading.current_thread()
+            seen["kpis_meanwhile"] = kpis_started.wait(timeout=10)
+        return real_suite(checked, frame, parameters)
+
+    def kpis(*args, **kwargs):
+        kpis_started.set()
+        return real_kpis(*args, **kwargs)
+
+    monkeypatch.setattr(marts, "run_suite", suite)
+    monkeypatch.setattr(pipelines.run, "update_kpis", kpis)
+    summary = tiny.run_day(D)
+    assert seen["kpis_meanwhile"] and seen["thread"] is not threading.main_thread()
+    with tiny.engine.connect() as conn:  # its results recorded as before
+        assert conn.execute(sa.text(
+            "select count(*), bool_and(success) from ops.validation_results where run_id = :r "
+            "and suite = 'fct_feedback' and severity = 'critical'"), {"r": summary.run_id}).one() == (13, True)
 
 
 def test_a_second_staged_row_for_one_key_never_reaches_the_report(tiny):
