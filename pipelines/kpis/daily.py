@@ -16,6 +16,7 @@ changed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -187,19 +188,21 @@ def update_analytics(conn: sa.Connection, taxonomy: Taxonomy, dates: list[date],
                      everyone: bool) -> None:
     """Theme impact and channel consistency for `dates`, the spans of customers at risk that reach
     them (of tmp_changed_customers, or of `everyone`); anomalies and emerging terms for
-    `trend_dates` (a day's baseline is the 28 days before it)."""
+    `trend_dates` (a day's baseline is the 28 days before it). Theme impact's bootstrap runs on a
+    thread of its own while the others' statements run."""
     low = dates[0] - timedelta(days=KPI_WINDOW - 1)
-    impact = analytics.theme_impact(*analytics.read_impact_cells(conn, low, dates[-1]), dates)
-    replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact)
-    consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
-    replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
-    run_sql_file(conn, "marts/interactions.sql")
-    run_sql_file(conn, "marts/customers_at_risk.sql", low=low, everyone=everyone)
-    conn.exec_driver_sql("drop view tmp_interactions")
-    baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
-    flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
-    replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)
-    counts = analytics.read_term_counts(conn, baseline, trend_dates[0], trend_dates[-1])
-    texts_per_day = analytics.read_texts_per_day(conn, baseline, trend_dates[-1])
-    emerging = analytics.emerging_terms(counts, texts_per_day, trend_dates, taxonomy)
-    replace_rows(conn, "marts.emerging_terms", "kpi_date", trend_dates, emerging)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="theme-impact") as pool:
+        impact = pool.submit(analytics.theme_impact, *analytics.read_impact_cells(conn, low, dates[-1]), dates)
+        consistency = analytics.channel_consistency(analytics.read_channel_net(conn, dates[0], dates[-1]))
+        replace_rows(conn, "marts.channel_consistency", "kpi_date", dates, consistency)
+        run_sql_file(conn, "marts/interactions.sql")
+        run_sql_file(conn, "marts/customers_at_risk.sql", low=low, everyone=everyone)
+        conn.exec_driver_sql("drop view tmp_interactions")
+        baseline = trend_dates[0] - timedelta(days=analytics.BASELINE_DAYS)
+        flagged = analytics.anomalies(analytics.read_daily_series(conn, baseline, trend_dates[-1]), trend_dates)
+        replace_rows(conn, "marts.anomalies", "kpi_date", trend_dates, flagged)
+        counts = analytics.read_term_counts(conn, baseline, trend_dates[0], trend_dates[-1])
+        texts_per_day = analytics.read_texts_per_day(conn, baseline, trend_dates[-1])
+        emerging = analytics.emerging_terms(counts, texts_per_day, trend_dates, taxonomy)
+        replace_rows(conn, "marts.emerging_terms", "kpi_date", trend_dates, emerging)
+        replace_rows(conn, "marts.theme_impact", "kpi_date", dates, impact.result())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -222,6 +223,34 @@ def test_rerunning_a_day_rewrites_identical_analytic_marts(tiny):
         assert conn.execute(sa.text("select count(*) from marts.channel_consistency")).scalar_one() > 0
     tiny.run_day(D)
     assert _digest(tiny.engine) == first
+
+
+def test_theme_impact_is_drawn_on_its_own_thread_while_the_other_analytics_run(tiny, monkeypatch):
+    """Its bootstrap is about a second of numpy on a large day; the customers at risk and the other
+    analytic marts' statements run meanwhile, and its rows are written once it is done."""
+    from pipelines.kpis import analytics, daily
+
+    at_risk, seen = threading.Event(), {}
+    real_impact, real_sql = analytics.theme_impact, daily.run_sql_file
+
+    def impact(*args):
+        seen["thread"] = threading.current_thread()
+        seen["at_risk_meanwhile"] = at_risk.wait(timeout=10)  # the statements after it ran without waiting
+        return real_impact(*args)
+
+    def sql_file(conn, name, **params):
+        if name == "marts/customers_at_risk.sql":
+            at_risk.set()
+        return real_sql(conn, name, **params)
+
+    monkeypatch.setattr(analytics, "theme_impact", impact)
+    monkeypatch.setattr(daily, "run_sql_file", sql_file)
+    tiny.run_day(D)
+    assert seen["at_risk_meanwhile"] and seen["thread"] is not threading.main_thread()
+    with tiny.engine.connect() as conn:  # the rows of the test above, written all the same
+        assert conn.execute(sa.text(
+            "select impact from marts.theme_impact where kpi_date = :d and window_days = 7 "
+            "and theme = 'delivery' and metric = 'nps'"), {"d": D}).scalar_one() == pytest.approx(-100 / 11)
 
 
 def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, warehouse_url, monkeypatch):
