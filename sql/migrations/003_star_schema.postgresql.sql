@@ -1,8 +1,10 @@
 -- Version 3, PostgreSQL only (applied right after 003_star_schema.sql, in the same transaction).
 -- DuckDB has no roles and keeps its own zone maps, so none of this applies there.
 
--- the read-only role for BI tools and report readers: the marts and nothing else (raw holds PII)
-do $$ begin if not exists (select from pg_roles where rolname = 'cx_marts_reader') then create role cx_marts_reader nologin; end if; end $$;
+-- the read-only role for BI tools and report readers: the marts and nothing else (raw holds PII). Roles are the
+-- server's: a warehouse migrated at the same time on the same server may create it first, and this create then
+-- waits for that commit and finds a duplicate, which is the role wanted.
+do $$ begin if not exists (select from pg_roles where rolname = 'cx_marts_reader') then create role cx_marts_reader nologin; end if; exception when duplicate_object or unique_violation then null; end $$;
 revoke all on schema raw, staging, ops from cx_marts_reader;
 grant usage on schema marts to cx_marts_reader;
 grant select on all tables in schema marts to cx_marts_reader;

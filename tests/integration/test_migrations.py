@@ -11,6 +11,9 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
+import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from pipelines.enrich.sentiment import get_model
 from pipelines.enrich.sentiment_cache import WarehouseCache
 from pipelines.run import Pipeline
 from pipelines.warehouse import db
-from tests.integration.conftest import sample_history
+from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database, sample_history
 from tests.integration.test_star_schema import D1, SOURCES, keys, write_day
 
 ROOT = Path(__file__).parents[2]
@@ -275,3 +278,52 @@ def test_version_21_keeps_every_identifier_and_its_key_without_the_foreign_key(t
         after = sorted(conn.execute(sa.text(listed)).all())
     assert len(before) > 100 and after == before
     pipeline.engine.dispose()
+
+
+def test_two_warehouses_migrated_at_once_on_one_server_both_get_the_reader_role():
+    """Roles belong to the server, not to a database: two first migrations at once (two brands'
+    warehouses, two test workers) both find the role missing, and the second's create waits for the
+    first's commit. It must then go on, not fail on the duplicate."""
+    create = next(s for s in db.statements((db.SQL_DIR / "migrations" / "003_star_schema.postgresql.sql").read_text())
+                  if "create role" in s)
+    role = f"cx_test_reader_{uuid.uuid4().hex[:8]}"
+    create = create.replace("cx_marts_reader", role)
+    name = _postgres_database()
+    engine = sa.create_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(create)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            failed.append(exc)
+
+    try:
+        with engine.connect() as first, engine.connect() as watch:
+            first.begin()
+            first.exec_driver_sql(create)  # the role is created, not committed
+            waiting = threading.Thread(target=second)
+            waiting.start()
+            for _ in range(200):  # until the second create waits on the first's lock
+                blocked = watch.execute(sa.text("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                                                "and query like :q"), {"q": f"%{role}%"}).scalar_one()
+                watch.rollback()  # the statistics views hold still within a transaction
+                if blocked:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the second migration never waited on the first")
+            first.commit()
+            waiting.join(timeout=30)
+        assert not failed, failed
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("select count(*) from pg_roles where rolname = :r"), {"r": role})
+            assert found.scalar_one() == 1
+    finally:
+        engine.dispose()
+        _drop_database(name)
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"drop role if exists {role}")
+        admin.dispose()
