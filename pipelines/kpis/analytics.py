@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from pipelines.kpis.stats import WINDOWS, as_days
-from pipelines.kpis.themes import Taxonomy, threads
+from pipelines.kpis.themes import Taxonomy
 from pipelines.warehouse.db import read_frame
 
 BOOTSTRAP_RESAMPLES = 1000
@@ -169,13 +169,14 @@ def term_counts(texts: pd.DataFrame, chunk: int = TERM_CHUNK) -> pd.DataFrame:
     lower-cased text); a bigram joins two neighbouring tokens, neither a stopword. Vectorised with
     Arrow over `chunk` texts at a time: a Python loop per text was the largest cost of the KPI
     stage, and the token arrays of a large day's texts at once added 560 MB to its peak. Counts of
-    disjoint texts add up, so the chunks are counted on a thread per core: Arrow's kernels, most of
-    the work, release the GIL. Returns feedback_date, term, docs.
+    disjoint texts add up. The chunks are counted one after another: on a thread per core, the
+    tokens of two chunks at once raised the peak of a day at scale 100 by 25 MB and its growth from
+    scale 10 past the target (benchmarks/HISTORY.md, twenty-fourth round), for about 1 s on a large
+    day. Returns feedback_date, term, docs.
     """
     if len(texts) <= chunk:
         return _term_counts(texts)
-    chunks = (texts.iloc[start:start + chunk] for start in range(0, len(texts), chunk))
-    parts = list(threads().map(_term_counts, chunks))
+    parts = [_term_counts(texts.iloc[start:start + chunk]) for start in range(0, len(texts), chunk)]
     return pd.concat(parts, ignore_index=True).groupby(["feedback_date", "term"], as_index=False, sort=False)[
         "docs"].sum()
 

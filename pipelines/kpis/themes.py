@@ -79,7 +79,7 @@ class Taxonomy:
             return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
         out = np.zeros((len(texts), len(self.themes)), dtype=bool)
-        for i, column in enumerate(threads().map(one, self.themes)):
+        for i, column in enumerate(_threads().map(one, self.themes)):
             out[:, i] = column
         return out
 
@@ -95,8 +95,8 @@ class Taxonomy:
 
 
 @cache
-def threads() -> ThreadPoolExecutor:
-    """A thread per core for Arrow's kernels, which release the GIL while they run (tagging, term counts)."""
+def _threads() -> ThreadPoolExecutor:
+    """A thread per core for Arrow's kernels, which release the GIL while they run (tagging)."""
     return ThreadPoolExecutor(max_workers=os.cpu_count())
 
 

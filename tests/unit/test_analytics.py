@@ -3,6 +3,7 @@
 import random
 import re
 import threading
+import time
 from collections import Counter
 from datetime import date, timedelta
 
@@ -157,21 +158,28 @@ def test_term_counts_match_a_text_by_text_reference():
         assert dict(zip(zip(got.feedback_date, got.term, strict=True), got.docs, strict=True)) == dict(expected)
 
 
-def test_term_counts_count_their_chunks_on_the_thread_pool(monkeypatch):
-    """The chunks' counts add up, so they are counted on the pool's threads (Arrow releases the GIL):
-    the mart stage otherwise leaves the second core idle. Two chunks of two texts, one of one:
-    "router" is in three texts over two chunks, "late router" (a bigram) in two."""
-    counted_on, real = [], analytics._term_counts
+def test_term_counts_count_one_chunk_at_a_time(monkeypatch):
+    """The chunks' counts add up; they are counted one after another on this thread, so only one
+    chunk's tokens are held at a time (on a thread per core, the growth target failed). Two chunks
+    of two texts, one of one: "router" is in three texts over two chunks, "late router" (a bigram)
+    in two."""
+    counted_on, running, real = [], [0, 0], analytics._term_counts
 
     def spy(texts: pd.DataFrame) -> pd.DataFrame:
         counted_on.append(threading.current_thread())
-        return real(texts)
+        running[0] += 1
+        running[1] = max(running)
+        try:
+            time.sleep(0.05)  # long enough for a second chunk to start, were they counted side by side
+            return real(texts)
+        finally:
+            running[0] -= 1
 
     monkeypatch.setattr(analytics, "_term_counts", spy)
     texts = pd.DataFrame({"feedback_date": [D] * 5,
                           "text": ["late router", "router again", "late router", "refund", "refund please"]})
     got = term_counts(texts, chunk=2)
-    assert len(counted_on) == 3 and threading.main_thread() not in counted_on
+    assert counted_on == [threading.main_thread()] * 3 and running[1] == 1
     docs = dict(zip(got.term, got.docs, strict=True))
     assert (docs["router"], docs["late router"], docs["refund"], docs["late"], docs["please"]) == (3, 2, 2, 2, 1)
 
