@@ -9,7 +9,7 @@ the sentiment pool's, multiprocessing's resource tracker), added up: the figure 
 Each stage's CPU seconds (the process's threads and its helpers) over its wall seconds say how many
 of the cores it kept busy: a stage near 1.0 on a 2-core machine leaves one idle. Its statement
 seconds (SQL s) are the time its warehouse statements took: they run one at a time on the stage's
-connection, so no scheduling of the rest can make the stage shorter.
+connection, so however the rest is scheduled the stage cannot be shorter than them.
 A second child measures the references, in the same run: (a) DuckDB alone reading every landing file
 the pipeline read into tables, (b) stock VADER alone scoring the texts it scored (as staged). The
 ratio pipeline / (a + b) says how much the pipeline adds to what cannot be avoided.

@@ -5,7 +5,8 @@ table lists when a date was built before and only its changed items were rewritt
 the KPI dates), so the cost follows the run, not the history: a nightly build rewrites a new day
 and the few late or edited items of some 15 dates before it, not those dates' other rows. A
 critical failure raises RunError inside the transaction: the rebuild rolls back and nothing is
-published.
+published. The rows are read on the transaction's connection; the GX suites then run on a thread of
+their own (`start_checks`), so the build's next statements need not wait for them.
 
 Besides the GX suites of `expectations/`, every reference of the rebuilt facts is looked up in its
 dimension (`REFERENCES`). Neither dialect declares these as foreign keys (migration 012: DuckDB's
