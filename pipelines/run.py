@@ -367,8 +367,9 @@ class Pipeline:
         One transaction: the marts move from one consistent state to the next, and only after
         the mart suites pass on the rows rebuilt (a critical failure raises RunError and rolls
         everything back). The facts' suite runs on the rows the build wrote, on a thread of its own
-        while the KPIs are computed: those are published only if it passes. Returns the number of
-        kpi_daily rows written.
+        while the KPIs are computed: those are published only if it passes, and if computing them
+        fails, the suite's critical failure is what is raised. Returns the number of kpi_daily rows
+        written.
         """
         from pipelines.quality.marts import check_marts, start_checks
         from pipelines.validate import validation_rows
@@ -389,7 +390,12 @@ class Pipeline:
             else:
                 sync_sources(conn, self.config.sources)
             release_freed()
-            update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked, built=built)
+            try:
+                update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked, built=built)
+            except Exception:
+                if facts:  # KPIs computed from facts that fail their suite: that failure is the error to report
+                    facts()
+                raise
             results = facts() if facts else []
             release_freed()
             retagged = update.feedback_dates if update.feedback_dates != dirty else []  # a new taxonomy's tags
