@@ -90,7 +90,7 @@ def stage_row(stage: str, rows: int, seconds: float, peak_rss_mb: float, helpers
             "rows_per_s": round(rows / seconds, 1) if seconds > 0 else None, "peak_rss_mb": round(peak_rss_mb, 1),
             "helpers_mb": round(helpers_mb, 1), "cpu_s": None if cpu_s is None else round(cpu_s, 2),
             "cores": round(cpu_s / seconds, 2) if cpu_s is not None and seconds > 0 else None,
-            "sql_s": None if sql_s is None else round(sql_s, 2)}
+            "sql_s": None if sql_s is None else round(sql_s, 4)}
 
 
 def summarise_run(scale: int, stages: list[dict[str, Any]], reference: dict[str, Any],

@@ -392,11 +392,8 @@ class Pipeline:
             release_freed()
             try:
                 update = update_kpis(conn, day, dirty, self.taxonomy, changed_customers=tracked, built=built)
-            except Exception:
-                if facts:  # KPIs computed from facts that fail their suite: that failure is the error to report
-                    facts()
-                raise
-            results = facts() if facts else []
+            finally:  # the facts' verdict, even when the KPIs failed: a critical failure of theirs is the cause
+                results = facts() if facts else []
             release_freed()
             retagged = update.feedback_dates if update.feedback_dates != dirty else []  # a new taxonomy's tags
             results += check_marts(conn, {"fct_feedback": retagged, "kpi_daily": update.kpi_dates})
