@@ -202,8 +202,8 @@ def frame_as_table(conn: sa.Connection, df: pd.DataFrame | pa.Table, name: str, 
     some. DuckDB keeps what was registered in a transaction until the transaction ends, even
     once unregistered (the dropped view still holds it): a large day's marts transaction kept
     154 MB of texts and rows it had read. A table read by one statement (`once`) is therefore
-    registered as a stream, whose batches are let go as they are read. PostgreSQL gets a
-    temporary table filled by COPY.
+    registered as a stream, whose batches are let go as they are read; those a statement left
+    unread are dropped when the block ends. PostgreSQL gets a temporary table filled by COPY.
     """
     if not NAME_RE.match(name):
         raise ConfigError(f"not an allowed identifier: {name!r}")
@@ -217,6 +217,7 @@ def frame_as_table(conn: sa.Connection, df: pd.DataFrame | pa.Table, name: str, 
             yield name
         finally:
             duck.unregister(name)
+            batches.clear()  # those a statement did not read: a join with nothing to match may stop early
         return
     frame = df.to_pandas() if isinstance(df, pa.Table) else df
     columns = ", ".join(f"{col} {_pg_type(frame[col])}" for col in frame.columns)
