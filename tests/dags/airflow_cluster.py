@@ -184,14 +184,6 @@ def worker_hostname() -> str:
     return os.environ.get("CX_TEST_WORKER_NAME") or socket.getfqdn()
 
 
-def require(condition: bool, reason: str) -> None:
-    """Skip when a service is missing — but fail under CI=true, where every service must be there."""
-    if not condition:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2) as s:

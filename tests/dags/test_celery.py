@@ -12,10 +12,12 @@ import uuid
 
 import pytest
 
-pytest.importorskip("airflow.sdk")
+from tests.needs import require, require_module
+
+require_module("airflow.sdk", "the airflow extra is not installed")
 
 from pipelines.topology import CELERY, COMPONENTS, Topology  # noqa: E402
-from tests.dags.airflow_cluster import D1, D3, Cluster, free_port, marts_snapshot, redis_reachable, require  # noqa: E402
+from tests.dags.airflow_cluster import D1, D3, Cluster, free_port, marts_snapshot, redis_reachable  # noqa: E402
 from tests.integration.conftest import PG_ADMIN_URL, _drop_database, _postgres_database  # noqa: E402
 
 WORKERS = ("worker1", "worker2")
@@ -25,10 +27,7 @@ WORKERS = ("worker1", "worker2")
 def celery_cluster(tmp_path):
     """The production topology, natively: every component of COMPONENTS[CELERY], the worker twice."""
     require(redis_reachable(), "Redis is not reachable at 127.0.0.1:6379")
-    try:
-        import airflow.providers.celery  # noqa: F401
-    except ImportError:
-        require(False, "apache-airflow-providers-celery is not installed (the `celery` extra)")
+    require_module("airflow.providers.celery", "apache-airflow-providers-celery is not installed (the `celery` extra)")
     metadata, warehouse = _postgres_database(), _postgres_database()
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     port = free_port()

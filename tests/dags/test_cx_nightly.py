@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("airflow.sdk")
+from tests.needs import require_module
+
+require_module("airflow.sdk", "the airflow extra is not installed")
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"

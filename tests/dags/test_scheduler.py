@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("airflow.sdk")
+from tests.needs import require_module
+
+require_module("airflow.sdk", "the airflow extra is not installed")
 
 from pipelines.config import load_config  # noqa: E402
 from tests.cli import ROOT  # noqa: E402

@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-pytest.importorskip("airflow.timetables.base")
+from tests.needs import require_module
+
+require_module("airflow.timetables.base", "the airflow extra is not installed")
 
 from airflow.timetables.base import DataInterval, TimeRestriction  # noqa: E402
 

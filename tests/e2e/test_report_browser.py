@@ -11,7 +11,6 @@ import base64
 import email
 import email.policy
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -29,6 +28,7 @@ from pipelines.config import PipelineConfig, Settings, SourceConfig
 from pipelines.report import Recipient, build_context, render_email, write_report
 from pipelines.warehouse.db import make_engine, migrate
 from tests.dimensions import add_dimension_members
+from tests.needs import require
 
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
@@ -41,11 +41,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 def chromium_path() -> str:
     """The Chromium binary; skip without it (fail under CI=true: `make test` installs it)."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        reason = "chromium is not installed (make chromium installs the Debian package)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(found is not None, "chromium is not installed (make chromium installs the Debian package)")
     return found
 
 

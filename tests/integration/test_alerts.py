@@ -10,7 +10,9 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-pytest.importorskip("airflow.providers.smtp", reason="the airflow extra is not installed")
+from tests.needs import require_module
+
+require_module("airflow.providers.smtp", "the airflow extra is not installed")
 
 from pipelines.report.alerts import DEFAULT_OPS_EMAIL, failure_notifier  # noqa: E402
 

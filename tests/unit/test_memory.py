@@ -9,9 +9,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from pipelines.memory import MMAP_THRESHOLD
+from tests.needs import require
 
 # a fresh process: the settings are process-wide; mapped bytes from glibc's mallinfo2 (hblkhd)
 PROBE = """
@@ -61,11 +60,8 @@ print(json.dumps({"released": released, "returned_mb": (before - rss()) / 2**20}
 def run_on_glibc(probe: str, what: str) -> dict:
     """The JSON a probe prints in a fresh process; skipped (failed under CI) where the C library is not glibc."""
     name = ctypes.util.find_library("c")
-    if not (name and hasattr(ctypes.CDLL(name), "gnu_get_libc_version")):
-        reason = f"{what} is glibc's; this C library is not glibc"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(bool(name and hasattr(ctypes.CDLL(name), "gnu_get_libc_version")),
+            f"{what} is glibc's; this C library is not glibc")
     return json.loads(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True,
                                      cwd=os.getcwd()).stdout)
 
