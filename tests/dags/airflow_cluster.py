@@ -15,27 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pipelines.topology import Topology
+from tests.integration.conftest import family_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin: `airflow` lives next to python
 # the days the scheduler tests backfill: they straddle the clocks going forward in London (29 March)
 D1, D3 = "2026-03-28", "2026-03-30"
 DAYS = ["2026-03-28", "2026-03-29", "2026-03-30"]
-# the sources the clusters load: one a family. Scheduling is what these tests check, and each load
-# task costs seconds of imports (GX's), which the thirteen of the example configuration multiply
-SOURCES = ("trustpilot", "x", "nps_survey")
-
-
-def cluster_config(dest: Path) -> Path:
-    """The example configuration with only SOURCES, written to `dest`."""
-    doc = yaml.safe_load((ROOT / "config" / "sources.yml").read_text(encoding="utf-8"))
-    doc["sources"] = [source for source in doc["sources"] if source["name"] in SOURCES]
-    assert [source["name"] for source in doc["sources"]] == list(SOURCES)
-    dest.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return dest
 
 
 def free_port() -> int:
@@ -76,7 +64,7 @@ class Cluster:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
             "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
             "CX_HOME": str(tmp / "cx"),
-            "CX_CONFIG": str(cluster_config(tmp / "sources.yml")),
+            "CX_CONFIG": str(family_config(tmp / "sources.yml")),
             "CX_PII_KEY": "test-key",
         })
         env.update(extra_env)

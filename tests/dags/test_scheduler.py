@@ -12,7 +12,8 @@ from tests.needs import require_module
 
 require_module("airflow.sdk", "the airflow extra is not installed")
 
-from tests.dags.airflow_cluster import DAYS, SOURCES  # noqa: E402
+from tests.dags.airflow_cluster import DAYS  # noqa: E402
+from tests.integration.conftest import FAMILY_SOURCES  # noqa: E402
 
 
 @pytest.mark.airflow
@@ -26,7 +27,7 @@ def test_backfill_with_a_real_scheduler(local_backfill):
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
         # one successful cx run per business day, each loading every source once
         assert q("select business_date::varchar, status from ops.runs order by 1") == [(d, "success") for d in DAYS]
-        configured = set(SOURCES)
+        configured = set(FAMILY_SOURCES)
         loads = len(DAYS) * len(configured)
         assert q("select count(*), count(distinct (business_date, source)) from ops.source_runs") == [(loads, loads)]
         assert [d for (d,) in q("select distinct kpi_date::varchar from marts.kpi_daily order by 1")][-3:] == DAYS

@@ -20,7 +20,7 @@ from pipelines.run import Pipeline
 from pipelines.sample import generate
 from pipelines.warehouse.db import insert_frame, make_engine, migrate
 from tests.dimensions import add_dimension_members
-from tests.integration.conftest import DAY, _drop_database, _postgres_database, sample_history
+from tests.integration.conftest import DAY, _drop_database, _postgres_database, family_config, sample_history
 
 D = date.fromisoformat(DAY)
 ROOT = Path(__file__).parents[2]
@@ -259,7 +259,8 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
     sample data with late items and review edits, every fact, KPI, impact and statistic equals
     what one build of the eight days computes."""
     start, end = D - timedelta(days=7), D
-    cfg = load_config(ROOT / "config" / "sources.yml")
+    config = family_config(tmp_path / "sources.yml")
+    cfg = load_config(config)
     generate(tmp_path / "landing", start, end, scale=1, seed=5, tz=cfg.timezone, brand=cfg.brand,
              competitors=cfg.competitors)
     if warehouse_url.startswith("duckdb"):
@@ -273,7 +274,7 @@ def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, wareho
             for variable, value in (("CX_HOME", tmp_path / label), ("CX_LANDING_DIR", tmp_path / "landing"),
                                     ("CX_PII_KEY", "same-key")):
                 monkeypatch.setenv(variable, str(value))
-            pipeline = Pipeline.from_env(ROOT / "config" / "sources.yml")
+            pipeline = Pipeline.from_env(config)
             pipeline.init_db()
             pipeline.backfill(start, end, chunk_days=chunk_days)
             with pipeline.engine.connect() as conn:  # without the load each fact was built from
