@@ -34,9 +34,12 @@ chromium:
 	  fi; }
 
 # test files in the order collected, not largest first: the Airflow cluster tests (one test a file,
-# minutes each) then start at once instead of running last while the other workers sit idle
+# minutes each) then start at once instead of running last while the other workers sit idle. One
+# worker more than cores: those tests, and the ones driving `cx` processes, spend much of their time
+# waiting on a scheduler's loop or a child's imports
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install chromium
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # speed targets, each a ratio against a reference measured in the same run (benchmarks/)
 bench: install bench-validate
