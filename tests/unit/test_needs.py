@@ -7,19 +7,15 @@ import pytest
 from tests.needs import require, require_module
 
 
-def test_a_missing_need_skips_with_its_reason_outside_ci(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="Redis is not reachable"):
+@pytest.mark.parametrize(("ci", "outcome"), [(None, pytest.skip.Exception), ("true", pytest.fail.Exception)])
+def test_a_missing_need_skips_outside_ci_and_fails_under_it(monkeypatch, ci, outcome):
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="Redis is not reachable"):
         require(False, "Redis is not reachable")
-    with pytest.raises(pytest.skip.Exception, match="the extra is not installed: No module named 'cx_no_such_module'"):
-        require_module("cx_no_such_module", "the extra is not installed")
-
-
-def test_a_missing_need_fails_under_ci(monkeypatch):
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="Redis is not reachable"):
-        require(False, "Redis is not reachable")
-    with pytest.raises(pytest.fail.Exception, match="cx_no_such_module"):
+    with pytest.raises(outcome, match="the extra is not installed: No module named 'cx_no_such_module'"):
         require_module("cx_no_such_module", "the extra is not installed")
 
 
