@@ -3,7 +3,7 @@
 There is no Docker engine on the test machines: the file is validated against the Compose
 specification's JSON schema (tests/deploy/compose_spec.json, from the compose-spec project,
 Apache-2.0, as shipped in the docker-compose 1.29.2 package), and its Airflow environment is
-compared with `pipelines.topology`, which tests/dags/test_celery.py runs natively.
+compared with `pipelines.topology`, which tests/dags/test_scheduler.py runs natively.
 """
 
 from __future__ import annotations
