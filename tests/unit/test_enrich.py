@@ -48,6 +48,16 @@ def test_brand_names_as_words_handles_and_hashtags():
     assert _names(text, ("Globex", "Initech")).tolist() == [False, False, False, True, False]
 
 
+def test_a_name_counts_with_no_letter_or_digit_beside_it():
+    """At either end of the text, beside punctuation, an underscore or a line break; not inside a
+    word or a number, whatever the case; a name's own punctuation is literal."""
+    text = pd.Series(["acme", "ACME!", "x@acme", "_acme_", "#Acme#", "Acme\nco", "acme1", "1acme", "Acmes",
+                      "a.c.m.e", "", None], index=range(20, 32), dtype="string")
+    assert _names(text, ("Acme",)).tolist() == [True] * 6 + [False] * 6
+    assert _names(text, ("Acme",)).index.tolist() == list(range(20, 32))
+    assert _names(pd.Series(["a.c ok", "abc ok", "x+y", "xxy"]), ("a.c", "x+y")).tolist() == [True, False, True, False]
+
+
 def test_domain_lexicon_turns_service_complaints_negative():
     plain = "My order never arrived and I was on hold for an hour."
     assert get_model("vader").score([plain])[0] > -0.05  # VADER alone misses it
