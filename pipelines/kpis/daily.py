@@ -16,7 +16,9 @@ changed.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -65,13 +67,33 @@ def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
         day_stats.store(conn, first, last)
 
 
-def write_term_counts(conn: sa.Connection, dates: list[date]) -> None:
+@contextmanager
+def counting_terms(conn: sa.Connection, dates: list[date]) -> Iterator[Callable[[], None]]:
     """Rewrite the term counts (`marts.term_day_counts`) of feedback `dates` from all their texts:
     what the baselines of emerging terms sum. Texts do not depend on the taxonomy, so a new version
-    leaves them be."""
-    for day in dates:  # one day's texts at a time: the dates can span the whole history
+    leaves them be. Yields what writes the last date's counts, for the caller to call inside the block.
+
+    One day's texts at a time (the dates can span the whole history), each counted on a thread while
+    this one reads the next day's texts, and the last while the block's statements run (Arrow's
+    kernels leave this thread free): the mart stage runs its statements on one thread, so a core
+    would otherwise wait.
+    """
+    def write(day: date, counts: Future[pd.DataFrame]) -> None:
         conn.execute(sa.text("delete from marts.term_day_counts where feedback_date = :day"), {"day": day})
-        insert_frame(conn, analytics.term_counts(analytics.read_texts(conn, day, day)), "marts.term_day_counts")
+        insert_frame(conn, counts.result(), "marts.term_day_counts")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="term-counts") as pool:
+        pending: list[tuple[date, Future[pd.DataFrame]]] = []
+        for day in dates:
+            pending.append((day, pool.submit(analytics.term_counts, analytics.read_texts(conn, day, day))))
+            if len(pending) > 1:
+                write(*pending.pop(0))
+
+        def write_last() -> None:
+            while pending:
+                write(*pending.pop(0))
+
+        yield write_last
 
 
 def consecutive_runs(dates: list[date], longest: int | None = None) -> list[tuple[date, date]]:
@@ -168,12 +190,13 @@ def update_kpis(
     spans from 27 days before the first kpi date on. Drops tmp_changed_customers.
     """
     moved = set() if built is None else set(built.counted)
-    write_term_counts(conn, [d for d in dirty if d not in moved])
-    tagged = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
-    if tagged != dirty:  # a new taxonomy re-tagged every date: no stored statistics still hold
-        moved = set()
-    dirty = tagged
-    write_day_statistics(conn, [d for d in dirty if d not in moved])
+    with counting_terms(conn, [d for d in dirty if d not in moved]) as write_terms:
+        tagged = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
+        if tagged != dirty:  # a new taxonomy re-tagged every date: no stored statistics still hold
+            moved = set()
+        dirty = tagged
+        write_day_statistics(conn, [d for d in dirty if d not in moved])
+        write_terms()
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
     if not changed_customers:

@@ -253,6 +253,34 @@ def test_theme_impact_is_drawn_on_its_own_thread_while_the_other_analytics_run(t
             "and theme = 'delivery' and metric = 'nps'"), {"d": D}).scalar_one() == pytest.approx(-100 / 11)
 
 
+def test_term_counts_are_taken_on_a_thread_while_the_day_statistics_are_written(tiny, monkeypatch):
+    """Tokenising a large day's texts is about two seconds of Arrow; the day statistics' statements
+    run meanwhile, and the counts are written once both are done."""
+    from pipelines.kpis import analytics, day_stats
+
+    storing, seen = threading.Event(), {}
+    real_counts, real_store = analytics.term_counts, day_stats.store
+
+    def counts(texts):
+        seen["thread"] = threading.current_thread()
+        seen["statistics_meanwhile"] = storing.wait(timeout=10)  # the statements after it ran without waiting
+        return real_counts(texts)
+
+    def store(conn, first, last):
+        storing.set()
+        return real_store(conn, first, last)
+
+    monkeypatch.setattr(analytics, "term_counts", counts)
+    monkeypatch.setattr(day_stats, "store", store)
+    tiny.run_day(D)
+    assert seen["statistics_meanwhile"] and seen["thread"] is not threading.main_thread()
+    with tiny.engine.connect() as conn:  # written all the same: every counted date has its terms
+        counted = conn.execute(sa.text("select distinct feedback_date from marts.term_day_counts")).scalars().all()
+        dated = conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback "
+                                     "where text is not null")).scalars().all()
+        assert counted and sorted(counted) == sorted(dated)
+
+
 def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, warehouse_url, monkeypatch):
     """Each build rewrites the changed items of dates built before and the day statistics of the
     dates it changed, and sums the windows from the stored days: after eight nightly builds over
