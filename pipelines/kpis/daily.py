@@ -16,7 +16,7 @@ changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,15 +68,15 @@ def write_day_statistics(conn: sa.Connection, dates: list[date]) -> None:
 
 
 @contextmanager
-def counting_terms(conn: sa.Connection, dates: list[date]) -> Iterator[Callable[[], None]]:
+def counting_terms(conn: sa.Connection, dates: list[date]) -> Iterator[None]:
     """Rewrite the term counts (`marts.term_day_counts`) of feedback `dates` from all their texts:
     what the baselines of emerging terms sum. Texts do not depend on the taxonomy, so a new version
-    leaves them be. Yields what writes the last date's counts, for the caller to call inside the block.
+    leaves them be. The last date's counts are written when the block ends (not if it raises).
 
-    One day's texts at a time (the dates can span the whole history), each counted on a thread while
-    this one reads the next day's texts, and the last while the block's statements run (Arrow's
-    kernels leave this thread free): the mart stage runs its statements on one thread, so a core
-    would otherwise wait.
+    One day's texts at a time (the dates can span the whole history), each tokenised on a thread
+    while this one reads the next day's texts, and the last while the block's statements run
+    (Arrow's kernels leave this thread free): the mart stage runs its statements on one thread, so a
+    core would otherwise wait.
     """
     def write(day: date, counts: Future[pd.DataFrame]) -> None:
         conn.execute(sa.text("delete from marts.term_day_counts where feedback_date = :day"), {"day": day})
@@ -88,12 +88,9 @@ def counting_terms(conn: sa.Connection, dates: list[date]) -> Iterator[Callable[
             pending.append((day, pool.submit(analytics.term_counts, analytics.read_texts(conn, day, day))))
             if len(pending) > 1:
                 write(*pending.pop(0))
-
-        def write_last() -> None:
-            while pending:
-                write(*pending.pop(0))
-
-        yield write_last
+        yield
+        for day, counts in pending:
+            write(day, counts)
 
 
 def consecutive_runs(dates: list[date], longest: int | None = None) -> list[tuple[date, date]]:
@@ -190,13 +187,12 @@ def update_kpis(
     spans from 27 days before the first kpi date on. Drops tmp_changed_customers.
     """
     moved = set() if built is None else set(built.counted)
-    with counting_terms(conn, [d for d in dirty if d not in moved]) as write_terms:
+    with counting_terms(conn, [d for d in dirty if d not in moved]):
         tagged = update_themes(conn, taxonomy, dirty, dirty if built is None else built.whole)
         if tagged != dirty:  # a new taxonomy re-tagged every date: no stored statistics still hold
             moved = set()
         dirty = tagged
         write_day_statistics(conn, [d for d in dirty if d not in moved])
-        write_terms()
     dates = kpi_dates(conn, day, dirty)
     trend_dates = kpi_dates(conn, day, dirty, reach=KPI_WINDOW + 1)
     if not changed_customers:
