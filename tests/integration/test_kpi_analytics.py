@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -254,31 +255,40 @@ def test_theme_impact_is_drawn_on_its_own_thread_while_the_other_analytics_run(t
 
 
 def test_term_counts_are_taken_on_a_thread_while_the_day_statistics_are_written(tiny, monkeypatch):
-    """Tokenising a large day's texts is about two seconds of Arrow; the day statistics' statements
-    run meanwhile, and the counts are written once both are done."""
+    """Tokenising a large day's texts is about two seconds of Arrow: each day's are counted on a
+    thread while the next day's texts are read, the last day's while the day statistics' statements
+    run, and every day's counts are written all the same."""
     from pipelines.kpis import analytics, day_stats
 
-    storing, seen = threading.Event(), {}
-    real_counts, real_store = analytics.term_counts, day_stats.store
+    storing, read, counted = threading.Event(), [], []
+    real_texts, real_counts, real_store = analytics.read_texts, analytics.term_counts, day_stats.store
 
-    def counts(texts):
-        seen["thread"] = threading.current_thread()
-        seen["statistics_meanwhile"] = storing.wait(timeout=10)  # the statements after it ran without waiting
-        return real_counts(texts)
+    def texts(conn, low, high):
+        read.append(low)
+        return real_texts(conn, low, high)
+
+    def counts(frame):
+        # wait until this thread is no longer the only work under way: the next day's texts were read
+        # (this is not the last day), or the day statistics began
+        deadline, mine = time.monotonic() + 10, len(read)
+        while not storing.is_set() and len(read) == mine and time.monotonic() < deadline:
+            time.sleep(0.01)
+        counted.append((threading.current_thread(), len(read) > mine or storing.is_set()))
+        return real_counts(frame)
 
     def store(conn, first, last):
         storing.set()
         return real_store(conn, first, last)
 
+    monkeypatch.setattr(analytics, "read_texts", texts)
     monkeypatch.setattr(analytics, "term_counts", counts)
     monkeypatch.setattr(day_stats, "store", store)
     tiny.run_day(D)
-    assert seen["statistics_meanwhile"] and seen["thread"] is not threading.main_thread()
-    with tiny.engine.connect() as conn:  # written all the same: every counted date has its terms
-        counted = conn.execute(sa.text("select distinct feedback_date from marts.term_day_counts")).scalars().all()
-        dated = conn.execute(sa.text("select distinct feedback_date from marts.fct_feedback "
-                                     "where text is not null")).scalars().all()
-        assert counted and sorted(counted) == sorted(dated)
+    assert len(counted) == len(read) > 1
+    assert all(thread is not threading.main_thread() and meanwhile for thread, meanwhile in counted), counted
+    with tiny.engine.connect() as conn:
+        stored = conn.execute(sa.text("select distinct feedback_date from marts.term_day_counts")).scalars().all()
+    assert sorted(stored) == sorted(read)
 
 
 def test_kpis_built_day_by_day_equal_one_build_of_the_same_days(tmp_path, warehouse_url, monkeypatch):
