@@ -9,11 +9,20 @@ which validates two suites per source and day, gains most. They read the configu
 lookup and memoise the name conversion; they return what GX's own methods return (a test compares
 them on every suite in expectations/). They are applied only to the GX version they were written
 against; any other version runs stock.
+
+GX also names every metric it computes by `IDDict.to_id`, which passes the kwargs through its
+general converter before hashing their JSON: a fifth of a small batch's validation under cProfile,
+for kwargs that are nearly always plain JSON already. `to_id` here hashes plain kwargs (exact str,
+int, float, bool, None, lists, tuples and dicts with string keys) directly, which is what the
+converter would give for them, and hands anything else to GX's: the same ids either way. A suite
+on 500 or 2,000 rows validates 10-35% faster.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -35,7 +44,40 @@ def apply() -> bool:
     for name, method in REPLACEMENTS.items():
         STOCK.setdefault(name, getattr(module.Expectation, name))
         setattr(module.Expectation, name, method)
+    from great_expectations.core.id_dict import IDDict
+
+    STOCK.setdefault("to_id", IDDict.to_id)
+    IDDict.to_id = _to_id
     return True
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Whether GX's converter would hand `value` back as it is: exact JSON types, string keys."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return kind in _PLAIN
+
+
+def _to_id(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+    """`IDDict.to_id`, the md5 of the kwargs' sorted JSON taken directly when they are plain."""
+    keys = set(self.keys() if id_keys is None else id_keys) - set(
+        self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+    if len(keys) > 1:
+        data = {key: self[key] for key in keys}
+        if _plain(data):
+            try:  # NaN, which the converter turns into null, is not plain JSON
+                text = json.dumps(data, sort_keys=True, allow_nan=False)
+            except ValueError:
+                pass
+            else:
+                return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return STOCK["to_id"](self, id_keys, id_ignore_keys)
 
 
 def _kwarg(expectation: Any, kwargs: dict[str, Any], key: str, default: Any = None) -> Any:
