@@ -35,9 +35,8 @@ chromium:
 
 # test files in the order collected, not largest first: the Airflow cluster tests (minutes each, in
 # one file so that they share one embedded backfill) then start at once instead of running last
-# while the other workers sit idle. One
-# worker more than cores: those tests, and the ones driving `cx` processes, spend much of their time
-# waiting on a scheduler's loop or a child's imports
+# while the other workers sit idle. One worker more than cores: those tests, and the ones driving
+# `cx` processes, spend much of their time waiting on a scheduler's loop or a child's imports
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install chromium
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
