@@ -79,32 +79,55 @@ def dig(node: Any, steps: list[Step]) -> Any:
     return node
 
 
-def record_row(
-    record: Any, line: int, paths: dict[str, list[Step]], family: str, text_roles: frozenset[str]
-) -> dict[str, Any]:
-    """One JSON record as role values plus `_line`, `_raw` and `_parse_error`."""
+_NUMBERS = (int, float)  # exactly: a bool is not a number
+Read = tuple[str, tuple[str, ...] | None, list[Step], bool, bool]  # role, plain keys, path, numeric, text
+
+
+def compile_reads(paths: dict[str, list[Step]], family: str, text_roles: frozenset[str]) -> list[Read]:
+    """How `record_row` reads each role, decided once a file: a path of plain keys (no `[key=value]`,
+    no list index) is followed key by key, any other through `dig`."""
+    schema = SCHEMA[family]
+    reads = []
+    for role, steps in paths.items():
+        plain = all(key and not key.isdigit() and filter_key is None for key, filter_key, _ in steps)
+        reads.append((role, tuple(key for key, _, _ in steps) if plain else None, steps,
+                      schema.get(role) == NUM, role in text_roles))
+    return reads
+
+
+def record_row(record: Any, line: int, reads: list[Read], id_role: str | None) -> dict[str, Any]:
+    """One JSON record as role values (`compile_reads`) plus `_line`, `_raw` and `_parse_error`;
+    `id_role`, when mapped, is checked for an id that lost its digits."""
     row: dict[str, Any] = {"_line": line, "_raw": to_json(record), "_parse_error": None}
     if not isinstance(record, dict):
         row["_parse_error"] = f"expected a JSON object, got {type(record).__name__}"
         return row
-    schema = SCHEMA[family]
-    for role, steps in paths.items():
-        key, filter_key, _ = steps[0]  # a plain key (most roles) is read directly, without dig's loop
-        value = record.get(key) if len(steps) == 1 and key and filter_key is None else dig(record, steps)
-        if role == ID_COLUMN[family]:
+    get = record.get
+    for role, keys, steps, numeric, text in reads:
+        if keys is None:
+            value = dig(record, steps)
+        elif len(keys) == 1:
+            value = get(keys[0])
+        else:  # dig's answer for plain keys, without its per-step checks
+            value = record
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+                if value is None:
+                    break
+        if role == id_role:
             row["_parse_error"] = id_problem(value)
-        if value is None:
-            row[role] = None
-        elif type(value) is str and not (role in text_roles and "&" in value):
-            row[role] = value  # json_value's answer for a plain string, without the call
+        kind = type(value)
+        if value is None or (kind is str and not (text and "&" in value)) or (numeric and kind in _NUMBERS):
+            row[role] = value  # json_value's answer for a plain string or number, without the call
         else:
-            row[role] = json_value(value, numeric=schema.get(role) == NUM, text=role in text_roles)
+            row[role] = json_value(value, numeric=numeric, text=text)
     return row
 
 
 def id_problem(value: Any) -> str | None:
     """Why an id cannot be trusted: a JSON float or Excel's `5.70306E+17` has lost digits."""
-    if isinstance(value, float) or (isinstance(value, str) and MANGLED_ID.match(value.strip())):
+    if isinstance(value, float) or (isinstance(value, str) and ("e" in value or "E" in value)
+                                    and MANGLED_ID.match(value.strip())):
         return f"id {value!r} lost its digits (a float or Excel-mangled)"
     return None
 
@@ -382,9 +405,11 @@ def record_batches(
     family = fmt.family
     mapping = {**fmt.fields, **source.fields}
     paths = {role: compile_path(p) for role, p in mapping.items()}
+    reads = compile_reads(paths, family, fmt.text_roles)
     zone = zone_of(origin, source.options.get("timezone") or fmt.timezone, tz)
     date_format = source.options.get("date_format") or fmt.date_format
     id_role, time_role = ID_COLUMN[family], TIME_COLUMN[family]
+    mapped_id = id_role if id_role in paths else None
     text_roles = TEXT_COLUMNS[family]
     seen: set[str] = set()
     checked, count, with_time = False, 0, 0
@@ -396,11 +421,11 @@ def record_batches(
             if isinstance(record, BadLine):
                 row: dict[str, Any] = {"_line": number, "_raw": record.text, "_parse_error": record.error}
             else:
-                row = record_row(record, number, paths, family, fmt.text_roles)
+                row = record_row(record, number, reads, mapped_id)
                 if isinstance(record, dict):
                     if fmt.finish is not None:
                         fmt.finish(record, row)
-                    if id_role not in paths and row.get(id_role) is None:
+                    if mapped_id is None and row.get(id_role) is None:
                         text = " ".join(str(row.get(r) or "") for r in text_roles)
                         row[id_role] = synthetic_id(source.name, text, str(row.get(time_role)))
                     if count < KEY_SAMPLE:

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.config import SourceConfig
 from pipelines.errors import SourceError
-from pipelines.sources import base, get_parser, qualtrics_csv, trustpilot_json, x_jsonl
+from pipelines.sources import base, get_parser, qualtrics_csv, records, trustpilot_json, x_jsonl
 from pipelines.sources.base import META, SCHEMA, parse_json, to_json
 
 LONDON = ZoneInfo("Europe/London")
@@ -401,6 +401,38 @@ def test_x_fields_override_defaults(tmp_path):
                           fields={"in_reply_to": "conversation_id", "likes": "public_metrics.retweet_count"})
     df = parse(x_jsonl, path, source)
     assert (df["in_reply_to"][0], df["likes"][0]) == ("1790000000000000001", 1.0)
+
+
+def test_dotted_paths_through_odd_shapes_give_null_or_the_value_found(tmp_path):
+    """A path of plain keys stops at the first step that is missing or not an object; a digit steps
+    into a list, an object's digit key is read as a key, and booleans are not numbers."""
+    shapes = [
+        {"public_metrics": None},
+        {"public_metrics": [5, 6]},
+        {"public_metrics": "7"},
+        {"public_metrics": {"like_count": "12 likes", "reply_count": True}},
+        {"public_metrics": {"like_count": 3, "reply_count": 2.5}, "entities": {"0": "zero"}},
+        {"entities": [{"tag": "a"}, {"tag": "b"}]},
+    ]
+    at = '"created_at": "2024-05-01T12:00:00Z"'
+    path = tmp_path / "shapes.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": "t", **shape})[:-1] + f", {at}}}\n"
+                            for i, shape in enumerate(shapes)), encoding="utf-8")
+    source = SourceConfig(name="x", family="mention", format="x_jsonl", path="unused",
+                          fields={"likes": "public_metrics.like_count", "replies": "public_metrics.reply_count",
+                                  "language": "entities.0", "in_reply_to": "entities.1.tag"})
+    df = parse(x_jsonl, path, source)
+
+    assert values(df["likes"]) == [None, None, None, 12.0, 3.0, None]  # a number written as text is read
+    assert values(df["replies"]) == [None, None, None, None, 2.5, None]  # True is no number
+    assert values(df["language"]) == [None, None, None, None, "zero", '{"tag":"a"}']
+    assert values(df["in_reply_to"]) == [None, None, None, None, None, "b"]
+    assert values(df["_parse_error"]) == [None] * 6
+
+
+def test_only_ids_written_with_an_exponent_count_as_mangled():
+    assert [records.id_problem(v) is not None for v in ("1.79E+18", "5e17", " 12e3 ", 5.0, "123", "e12", "1e", 7)] \
+        == [True, True, True, True, False, False, False, False]
 
 
 def test_json_records_beyond_the_fast_codec_parse_and_serialise_exactly():
