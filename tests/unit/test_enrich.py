@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 import pandas as pd
+import pytest
 
 from pipelines.enrich.pii import hash_ids, redact
 from pipelines.enrich.sentiment import get_model, label
@@ -33,8 +34,10 @@ def test_phone_numbers_in_any_script_are_redacted_among_texts_without_digits():
                                       "ring [phone]"]
 
 
-def test_hashes_are_keyed_normalized_and_null_safe():
-    values = pd.Series(["Jane@Example.com ", "jane@example.com", None, ""], index=[7, 5, 3, 1], name="author")
+@pytest.mark.parametrize("dtype", [object, "string[python]", "string[pyarrow]"])  # as parsed, staged, read back
+def test_hashes_are_keyed_normalized_and_null_safe(dtype):
+    values = pd.Series(["Jane@Example.com ", "jane@example.com", None, ""], index=[7, 5, 3, 1], name="author",
+                       dtype=dtype)
     a, b = hash_ids(values, b"key-one"), hash_ids(values, b"key-two")
     assert a[7] == a[5] == hmac.new(b"key-one", b"jane@example.com", hashlib.sha256).hexdigest()[:32]
     assert a[7] != b[7]  # the key matters
