@@ -8,11 +8,12 @@ the helper would only add its round trips (a 90-day backfill reads 1,170 such fi
 file where no helper may start (one core, a daemon process).
 
 Across sources, the loader names the next source's first file before it loads the current one
-(`parse_ahead`): the helper parses its first batch meanwhile, and `read_ahead` takes it from
-there. A file of one batch is parsed ahead too once the helper runs (a large day's other files).
-The run's first file is named the same way while the loader imports GX (`Pipeline._load_all`).
-A file started ahead and then not read (the file ledger skips it, its source failed first) is
-closed by `drop_ahead`.
+(`parse_ahead`): the helper parses its first batch meanwhile, and its second when the file holds
+more than one (`AHEAD_FIRST`: the second was otherwise asked for only when the load took the
+first, and the load then waited for it), and `read_ahead` takes them from there. A file of one
+batch is parsed ahead too once the helper runs (a large day's other files). The run's first file
+is named the same way while the loader imports GX (`Pipeline._load_all`). A file started ahead
+and then not read (the file ledger skips it, its source failed first) is closed by `drop_ahead`.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ from pipelines.sources.base import BATCH_BYTES, Drift
 # in the helper: the files being parsed, by key -> (their batches, the drift seen so far)
 _PARSING: dict[int, tuple[Iterator[pd.DataFrame], list[Drift]]] = {}
 _keys = itertools.count()
-# in the loader: files whose first batch the helper was asked for ahead of their read, by path ->
-# (their source's name, their key, the batch to come)
-_AHEAD: dict[Path, tuple[str, int, Future[Step]]] = {}
+# in the helper: the keys of the files read to their end (a batch asked for after it is the end again)
+_ENDED: set[int] = set()
+# in the loader: files whose first batches the helper was asked for ahead of their read, by path ->
+# (their source's name, their key, the batches to come, in order)
+_AHEAD: dict[Path, tuple[str, int, list[Future[Step]]]] = {}
 HELPER = "reader"
 AHEAD_FROM = BATCH_BYTES  # bytes: a smaller file is read in this process
+AHEAD_FIRST = 2  # batches of a larger file parsed ahead of its read
 
 Step = tuple[pd.DataFrame | None, list[Drift], BaseException | None]
 
@@ -58,14 +62,15 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
     key, pending = started[1:] if started else _start(helper, fmt, path, source, tz)
     try:
         while True:
-            batch, seen, error = pending.result()
+            batch, seen, error = pending.pop(0).result()
             if drift is not None:
                 drift[:] = seen  # also when the parser failed: the drift is often why
             if error is not None:
                 raise error
             if batch is None:
                 return
-            pending = helper.submit(_next, key, fmt, path, source, tz)
+            if not pending:
+                pending.append(helper.submit(_next, key, fmt, path, source, tz))
             try:
                 yield batch
             except BaseException:  # the loader stopped reading (closed, failed): the helper closes the file
@@ -78,15 +83,17 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
 
 
 def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneInfo) -> None:
-    """Have the helper parse the first batch of the first of `paths` now, for its `read_ahead` to
-    come: while the loader works on another source, or imports GX, the helper's core is idle. Not
+    """Have the helper parse the first batch of the first of `paths` now, and its second if it is
+    larger than a batch, for its `read_ahead` to come: while the loader works on another source, or
+    imports GX, the helper's core is idle. Not
     for a file of one batch while no helper runs: a new helper's first batch of a large day's small
     file took 1.8-2.1 s, its parse here 0.2-0.7 s (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
     path = next(iter(paths), None)
     if path is None or path in _AHEAD or not helpers_allowed() or (HELPER not in running() and _one_batch(path)):
         return
     try:
-        _AHEAD[path] = (source.name, *_start(helper_pool(HELPER, 1), fmt, path, source, tz))
+        _AHEAD[path] = (source.name, *_start(helper_pool(HELPER, 1), fmt, path, source, tz,
+                                             1 if _one_batch(path) else AHEAD_FIRST))
     except RuntimeError:  # a broken pool: the read starts the next one
         stop_helper(HELPER)
 
@@ -100,10 +107,10 @@ def drop_ahead(source: str) -> None:
                 running()[HELPER].submit(_close, key)
 
 
-def _start(helper: ProcessPoolExecutor, fmt: str, path: Path, source: SourceConfig,
-           tz: ZoneInfo) -> tuple[int, Future[Step]]:
+def _start(helper: ProcessPoolExecutor, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
+           batches: int = 1) -> tuple[int, list[Future[Step]]]:
     key = next(_keys)
-    return key, helper.submit(_next, key, fmt, path, source, tz)
+    return key, [helper.submit(_next, key, fmt, path, source, tz) for _ in range(batches)]
 
 
 def _one_batch(path: Path) -> bool:
@@ -115,6 +122,8 @@ def _one_batch(path: Path) -> bool:
 
 def _next(key: int, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo) -> Step:
     """In the helper: the next batch of file `key` (opened on first call), None at its end."""
+    if key in _ENDED:
+        return None, [], None
     if key not in _PARSING:
         drift: list[Drift] = []
         _PARSING[key] = (get_parser(fmt)(path, source, tz, drift), drift)
@@ -131,6 +140,7 @@ def _next(key: int, fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo) ->
 
 def _close(key: int) -> None:
     """In the helper: close file `key` if it is open, forget it and give back the heap pages its parse freed."""
+    _ENDED.add(key)
     if (parsing := _PARSING.pop(key, None)) is not None:
         parsing[0].close()
         release_freed()

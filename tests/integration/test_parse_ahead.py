@@ -38,9 +38,9 @@ def test_the_next_source_s_file_is_parsed_ahead_and_one_the_ledger_skips_is_clos
     run_id = pipeline.start_run(D)
     started, real = [], reader._start
 
-    def spy(helper, fmt, path, source, tz):
+    def spy(helper, fmt, path, source, tz, *batches):
         started.append(path)
-        return real(helper, fmt, path, source, tz)
+        return real(helper, fmt, path, source, tz, *batches)
 
     monkeypatch.setattr(reader, "_start", spy)
     results = pipeline._load_all(D, pipeline.config.sources, run_id, None)

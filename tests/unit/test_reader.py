@@ -156,6 +156,30 @@ def test_the_next_source_s_first_batch_is_parsed_ahead_in_the_running_helper(tmp
     assert not open_in_helper(big)  # read to its end there, and closed
 
 
+def test_a_larger_file_named_ahead_has_its_first_two_batches_parsed_before_its_read(tmp_path, monkeypatch):
+    small, big = few_posts(tmp_path), posts_file(tmp_path)
+    direct = list(get_parser("x_jsonl")(big, POSTS, UTC))
+    parse_ahead("x_jsonl", [big], POSTS, UTC)
+    parse_ahead("x_jsonl", [small], POSTS, UTC)
+    running()[HELPER].submit(int).result()  # the helper has done what it was sent
+
+    batches = [step.result()[0] for step in reader._AHEAD[big][2]]
+    assert [len(b) for b in batches] == [len(direct[0]), len(direct[1])]  # two of its three, in order
+    assert len(reader._AHEAD[small][2]) == 1  # a file of one batch: its only batch
+    monkeypatch.setattr(reader, "get_parser", lambda *args: pytest.fail("parsed in the loader"))
+    for mine, theirs in zip(read_ahead("x_jsonl", big, POSTS, UTC), direct, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs)
+
+
+def test_a_batch_asked_for_after_a_file_s_end_is_the_end_again(tmp_path):
+    path = posts_file(tmp_path)
+    helper = reader.helper_pool(HELPER, 1)
+    key, steps = reader._start(helper, "x_jsonl", path, POSTS, UTC, 4)  # its three batches, then its end
+    assert [step.result()[0] is None for step in steps] == [False, False, False, True]
+    again = helper.submit(reader._next, key, "x_jsonl", path, POSTS, UTC).result()
+    assert again[0] is None and not open_in_helper(path)  # not opened again and parsed from its first line
+
+
 def test_a_file_parsed_ahead_and_not_read_is_closed_and_read_afresh_later(tmp_path):
     path = posts_file(tmp_path)
     parse_ahead("x_jsonl", [path], POSTS, UTC)
