@@ -38,7 +38,7 @@ from pipelines.sources.base import BATCH_BYTES, Drift
 # in the helper: the files being parsed, by key -> (their batches, the drift seen so far)
 _PARSING: dict[int, tuple[Iterator[pd.DataFrame], list[Drift]]] = {}
 _keys = itertools.count()
-# in the helper: the keys of the files read to their end (a batch asked for after it is the end again)
+# in the helper: the keys of the files closed, read to their end or left: a batch asked for after is the end
 _ENDED: set[int] = set()
 # in the loader: files whose first batches the helper was asked for ahead of their read, by path ->
 # (their source's name, their key, the batches to come, in order)
@@ -85,9 +85,9 @@ def read_ahead(fmt: str, path: Path, source: SourceConfig, tz: ZoneInfo,
 def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneInfo) -> None:
     """Have the helper parse the first batch of the first of `paths` now, and its second if it is
     larger than a batch, for its `read_ahead` to come: while the loader works on another source, or
-    imports GX, the helper's core is idle. Not
-    for a file of one batch while no helper runs: a new helper's first batch of a large day's small
-    file took 1.8-2.1 s, its parse here 0.2-0.7 s (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
+    imports GX, the helper's core is idle. Not for a file of one batch while no helper runs: a new
+    helper's first batch of a large day's small file took 1.8-2.1 s, its parse here 0.2-0.7 s
+    (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
     path = next(iter(paths), None)
     if path is None or path in _AHEAD or not helpers_allowed() or (HELPER not in running() and _one_batch(path)):
         return

@@ -169,6 +169,7 @@ def test_a_larger_file_named_ahead_has_its_first_two_batches_parsed_before_its_r
     monkeypatch.setattr(reader, "get_parser", lambda *args: pytest.fail("parsed in the loader"))
     for mine, theirs in zip(read_ahead("x_jsonl", big, POSTS, UTC), direct, strict=True):
         pd.testing.assert_frame_equal(mine, theirs)
+    assert len(list(read_ahead("x_jsonl", small, POSTS, UTC))) == 1 and reader._AHEAD == {}
 
 
 def test_a_batch_asked_for_after_a_file_s_end_is_the_end_again(tmp_path):
