@@ -89,11 +89,14 @@ def parse_ahead(fmt: str, paths: Iterable[Path], source: SourceConfig, tz: ZoneI
     helper's first batch of a large day's small file took 1.8-2.1 s, its parse here 0.2-0.7 s
     (benchmarks/results/2026-12-06-round22-helper-start-probe.txt)."""
     path = next(iter(paths), None)
-    if path is None or path in _AHEAD or not helpers_allowed() or (HELPER not in running() and _one_batch(path)):
+    if path is None or path in _AHEAD or not helpers_allowed():
+        return
+    one_batch = _one_batch(path)
+    if one_batch and HELPER not in running():
         return
     try:
         _AHEAD[path] = (source.name, *_start(helper_pool(HELPER, 1), fmt, path, source, tz,
-                                             1 if _one_batch(path) else AHEAD_FIRST))
+                                             1 if one_batch else AHEAD_FIRST))
     except RuntimeError:  # a broken pool: the read starts the next one
         stop_helper(HELPER)
 
