@@ -50,7 +50,7 @@ def _read_file(parse: Parser, path: Path, source: SourceConfig, tz: ZoneInfo,
     try:
         yield from parse(path, source, tz, drift)
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+        raise SourceError.unreadable(path, exc) from None
 
 
 def from_records(

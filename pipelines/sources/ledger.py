@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from pipelines.errors import SourceError
 from pipelines.quality.quarantine import storable_text
 from pipelines.sources.base import Drift
 from pipelines.warehouse.db import insert_frame
@@ -43,10 +44,14 @@ class FileCheck:
 
 
 def digest(path: Path) -> tuple[int, str]:
-    """The size and SHA-256 of a file, read in chunks (a 2 GB export never sits in memory)."""
-    with path.open("rb") as fh:
-        checksum = hashlib.file_digest(fh, "sha256").hexdigest()
-    return path.stat().st_size, checksum
+    """The size and SHA-256 of a file, read in chunks (a 2 GB export never sits in memory). A file
+    gone since it was listed, or unreadable, fails its source (SourceError), not the run."""
+    try:
+        with path.open("rb") as fh:
+            checksum = hashlib.file_digest(fh, "sha256").hexdigest()
+        return path.stat().st_size, checksum
+    except OSError as exc:
+        raise SourceError.unreadable(path, exc) from None
 
 
 def check(conn: sa.Connection, source: str, path: Path, reread: bool = False) -> FileCheck:

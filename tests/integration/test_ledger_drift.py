@@ -117,6 +117,31 @@ def test_drift_is_logged_and_a_missing_required_column_fails_only_its_source(tin
         assert str(broken) not in {r[1] for r in ledger(conn)}  # a failed load leaves no ledger row
 
 
+def test_a_file_gone_between_listing_and_reading_fails_only_its_source(tiny, monkeypatch):
+    """A vendor sync moves a file away after the run listed it: the ledger's checksum is the first
+    read, and it fails that source, naming the file, instead of the whole run."""
+    from pipelines.config import SourceConfig
+
+    moved = tiny.settings.landing_dir / "trustpilot" / DAY / "zz_moved.json"  # listed after reviews.json
+    listed = SourceConfig.files
+
+    def files(self, landing, day):
+        return listed(self, landing, day) + ([moved] if self.name == "trustpilot" else [])
+
+    monkeypatch.setattr(SourceConfig, "files", files)
+    summary = tiny.run_day(D)
+    assert [s.source for s in summary.failed] == ["trustpilot"]
+    assert summary.failed[0].message == f"{moved}: cannot read file: No such file or directory"
+    with tiny.engine.connect() as conn:
+        statuses = dict(conn.execute(sa.text(
+            "select source, status from ops.source_runs where run_id = :r"), {"r": summary.run_id}).all())
+        assert (statuses["trustpilot"], statuses["nps_survey"], statuses["x"]) == ("failed", "success", "success")
+        # reviews.json was loaded first, in the same transaction: none of it stays
+        assert conn.execute(sa.text("select count(*) from staging.stg_review")).scalar_one() == 0
+        assert "trustpilot" not in {r[0] for r in ledger(conn)}
+        assert kpi(conn, "nps")[:2] == (0.0, 10)  # the run went on to the marts
+
+
 def test_two_bad_posts_on_one_search_page_line_are_quarantined_apart(tiny):
     page = {"data": [{"id": "1.79E+18", "text": "mangled id", "created_at": f"{DAY}T12:00:00Z"},
                      {"id": "1790000000000000099", "text": "no time"}],
