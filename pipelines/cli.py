@@ -282,10 +282,10 @@ def quarantine_replay(
     """Re-parse and re-validate quarantined rows with the current config; rows that pass are loaded."""
     from pipelines.quality.quarantine import replay
 
-    pipeline = _pipeline(config)
-    pipeline.init_db()
     d = parse_date(day) if day else None
-    with _progress("replay"):
+    pipeline = _pipeline(config)
+    with _writing(pipeline), _progress("replay"):
+        pipeline.init_db()
         result = replay(pipeline, source, d, quarantine_id)
         if marts and result.released:
             pipeline.build_marts(max(result.days))

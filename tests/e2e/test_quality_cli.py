@@ -36,6 +36,29 @@ def env(tmp_path) -> dict[str, str]:
     return env
 
 
+def test_replay_waits_for_the_warehouse_lock_like_every_writing_command(env, tmp_path):
+    """Replay loads rows and rebuilds marts: while another cx process writes, it waits for the lock
+    and gives up after CX_LOCK_TIMEOUT, touching nothing."""
+    from pipelines.warehouse.db import make_engine
+    from pipelines.warehouse.lock import warehouse_lock
+
+    wrong, fixed = tmp_path / "wrong.yml", tmp_path / "fixed.yml"
+    wrong.write_text(CONFIG.format(csat="Q1"))
+    fixed.write_text(CONFIG.format(csat="Q2"))
+    cx(env, "run", "--date", DAY, "--no-deliver", "--config", str(wrong))
+    home = Path(env["CX_HOME"])
+    engine = make_engine(f"duckdb:///{home / 'warehouse.duckdb'}")
+    try:
+        with warehouse_lock(engine, home, timeout=0):  # another writer holds it
+            blocked = cx({**env, "CX_LOCK_TIMEOUT": "1"}, "quarantine", "replay", "--config", str(fixed), check=False)
+    finally:
+        engine.dispose()
+    assert blocked.returncode == 1 and "another cx process" in blocked.stderr, blocked.stdout + blocked.stderr
+    assert "2 quarantined row(s)" in cx(env, "quarantine", "list", "--config", str(fixed)).stdout
+    replayed = cx(env, "quarantine", "replay", "--config", str(fixed)).stdout  # the lock is free again
+    assert "replayed 2: 1 loaded, 0 duplicate, 1 still quarantined" in replayed
+
+
 def test_quarantine_list_show_replay_after_a_mapping_fix(env, tmp_path):
     wrong, fixed = tmp_path / "wrong.yml", tmp_path / "fixed.yml"
     wrong.write_text(CONFIG.format(csat="Q1"))  # csat read from the NPS column: 9 and 11 are out of 1..5
