@@ -170,7 +170,7 @@ def build_star(conn: sa.Connection, sources: Iterable[SourceConfig], taxonomy: T
     conn.exec_driver_sql("drop view tmp_feedback_source")
     for view in ("tmp_rebuilt_reviews", "tmp_rebuilt_mentions", "tmp_rebuilt_responses"):
         conn.exec_driver_sql(f"drop view {view}")
-    for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates", "tmp_moved_dates"):
+    for table in ("tmp_rewrite", "tmp_partial_dates", "tmp_whole_dates", "tmp_moved_dates", "tmp_identity_merged"):
         conn.exec_driver_sql(f"drop table {table}")
     return StarBuild(whole, counted, items, [identities])
 

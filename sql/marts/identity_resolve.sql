@@ -2,8 +2,10 @@
 -- pipelines/warehouse/identity.py has given every node its component's smallest node
 -- (tmp_identity_roots: node_no, root_no). The customer's key is marts.customer_key() of that
 -- identifier (migration 14), so the same data gives the same keys whatever order the days were
--- loaded in. Leaves tmp_item_customer (feedback_id, customer_key) for the facts, and
--- tmp_identity_owner, the identifiers written, whose references identity.py checks and then drops.
+-- loaded in. Leaves tmp_item_customer (feedback_id, customer_key) for the facts,
+-- tmp_identity_owner, the identifiers written, whose references identity.py checks and then drops,
+-- and tmp_identity_merged, the customers merged, whose spans at risk are rewritten
+-- (changed_customers.sql; pipelines/warehouse/star.py drops it).
 
 -- grain: one row per identifier of the graph, with the key of its customer
 create temporary table tmp_identity_owner as
@@ -66,7 +68,6 @@ from tmp_identity_edges as e
 join tmp_identity_owner as o on o.identity = e.identity
 group by e.feedback_id;
 
-drop table tmp_identity_merged;
 drop view tmp_identity_nodes;
 drop table tmp_identity_known;
 drop view tmp_identity_edges;

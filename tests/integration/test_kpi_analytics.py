@@ -39,13 +39,13 @@ def _at(days_before: int, hour: int = 12) -> datetime:
 
 def _surveys(rows):
     return pd.DataFrame([{"feedback_id": f"nps:{i}", "source": "nps", "response_id": i, "occurred_at": _at(ago),
-                          "feedback_date": D - timedelta(days=ago), "respondent_hash": who, "nps": float(nps)}
+                          "feedback_date": D - timedelta(days=ago), "customer_key": who, "nps": float(nps)}
                          for i, who, ago, nps in rows])
 
 
 def _reviews(rows):
     return pd.DataFrame([{"feedback_id": f"tp:{i}", "source": "tp", "review_id": i, "occurred_at": _at(ago),
-                          "feedback_date": D - timedelta(days=ago), "author_hash": who, "rating": float(stars),
+                          "feedback_date": D - timedelta(days=ago), "customer_key": who, "rating": float(stars),
                           "is_replied": replied} for i, who, ago, stars, replied in rows])
 
 
@@ -64,7 +64,7 @@ def test_customers_at_risk_latest_interaction_negative_and_unanswered(warehouse_
         ("r3", "c3", 0, 1, True),  # c3: a 1-star review that got a reply -> not at risk
     ])
     mentions = pd.DataFrame([{"feedback_id": "x:m4", "source": "x", "mention_id": "m4", "occurred_at": _at(1),
-                              "feedback_date": D - timedelta(days=1), "author_hash": "c4", "names_brand": True,
+                              "feedback_date": D - timedelta(days=1), "customer_key": "c4", "names_brand": True,
                               "names_competitor": False, "sentiment_label": "negative"}])  # c4: at risk
     feedback = pd.DataFrame([{"feedback_id": "tp:r2", "family": "review", "source": "tp", "occurred_at": _at(0),
                               "feedback_date": D, "text": "Overcharged again", "sentiment_label": "negative",
@@ -118,10 +118,10 @@ def test_customers_at_risk_match_a_day_by_day_reference(warehouse_url):
             reviews.append((f"r{n}", who, ago, rng.randint(1, 5), rng.random() < 0.3, hour))
     survey_frame = pd.DataFrame([{"feedback_id": f"nps:{i}", "source": "nps", "response_id": i,
                                   "occurred_at": _at(ago, hour), "feedback_date": D - timedelta(days=ago),
-                                  "respondent_hash": who, "nps": float(nps)} for i, who, ago, nps, hour in surveys])
+                                  "customer_key": who, "nps": float(nps)} for i, who, ago, nps, hour in surveys])
     review_frame = pd.DataFrame([{"feedback_id": f"tp:{i}", "source": "tp", "review_id": i,
                                   "occurred_at": _at(ago, hour), "feedback_date": D - timedelta(days=ago),
-                                  "author_hash": who, "rating": float(stars), "is_replied": replied}
+                                  "customer_key": who, "rating": float(stars), "is_replied": replied}
                                  for i, who, ago, stars, replied, hour in reviews])
     interactions = [(who, D - timedelta(days=ago), _at(ago, hour), f"nps:{i}", nps <= 6)
                     for i, who, ago, nps, hour in surveys]
@@ -344,9 +344,12 @@ def test_a_build_keeps_the_spans_at_risk_of_customers_it_did_not_change(tmp_path
                             {"end": end}).all()
         # the customers of the last load: its new items and the edited versions of earlier ones
         touched = set(conn.execute(sa.text(
-            "select author_hash from staging.stg_review where _load_id = :run union "
-            "select author_hash from staging.stg_mention where _load_id = :run union "
-            "select respondent_hash from staging.stg_survey_response where _load_id = :run"),
+            "select f.customer_key from marts.fct_review as f join staging.stg_review as s "
+            "on s.source = f.source and s.review_id = f.review_id where s._load_id = :run union "
+            "select f.customer_key from marts.fct_mention as f join staging.stg_mention as s "
+            "on s.source = f.source and s.mention_id = f.mention_id where s._load_id = :run union "
+            "select f.customer_key from marts.fct_survey_response as f join staging.stg_survey_response as s "
+            "on s.source = f.source and s.response_id = f.response_id where s._load_id = :run"),
             {"run": run.run_id}).scalars())
     rewritten = {who for who, reason in rows if reason != "as stored"}
     kept = [who for who, reason in rows if reason == "as stored"]

@@ -118,7 +118,7 @@ def test_db_init_upgrades_a_version_2_warehouse_with_data(tmp_path, warehouse_ur
     before = counts(pipeline.engine)
     assert before["marts.fct_review"] == 2 and before["ops.quarantine"] == 1
 
-    assert pipeline.init_db() == list(range(3, 22))  # every later migration applies over data
+    assert pipeline.init_db() == list(range(3, 23))  # every later migration applies over data
     assert pipeline.init_db() == []  # idempotent
     assert counts(pipeline.engine) == before  # nothing lost, nothing invented
     # version 10: DuckDB's rebuilt marts keep no key index, PostgreSQL's keep theirs; versions 12 and
@@ -236,15 +236,36 @@ def test_version_19_keeps_every_customer_at_risk_as_a_span(tmp_path, warehouse_u
         conn.execute(sa.text("drop view marts.customers_at_risk"))
         conn.execute(sa.text("drop table marts.risk_spans"))
         conn.execute(sa.text("alter table marts.cx_at_risk_v18 rename to customers_at_risk"))
-        conn.execute(sa.text("delete from ops.schema_migrations where version = 19"))
+        conn.execute(sa.text("delete from ops.schema_migrations where version in (19, 22)"))
         before = sorted(conn.execute(sa.text(listed)).all())
 
-    assert pipeline.init_db() == [19]
+    assert pipeline.init_db() == [19, 22]  # 22 keys the spans by the resolved customer again
     with pipeline.engine.connect() as conn:
         after = sorted(conn.execute(sa.text(listed)).all())
         spans = conn.execute(sa.text("select count(*) from marts.risk_spans")).scalar_one()
     assert len(before) > 100 and after == before
     assert spans < len(before) / 2  # a customer at risk stays so for several kpi dates, stored once
+    pipeline.engine.dispose()
+
+
+def test_version_22_keys_every_span_at_risk_by_the_resolved_customer(tmp_path, warehouse_url, monkeypatch):
+    """A warehouse of version 21 keys its spans at risk by each fact's own author or respondent
+    hash: version 22 computes every span again by the customer's key, as a build now writes them."""
+    pipeline = sample_history(tmp_path, warehouse_url, monkeypatch, D1 - timedelta(days=6), D1)
+    listed = "select customer_hash, source, feedback_id, occurred_at, reason, first_date, last_date " \
+             "from marts.risk_spans"
+    with pipeline.engine.begin() as conn:
+        built = sorted(conn.execute(sa.text(listed)).all())
+        # back to version 21: the spans named by the facts' own hashes, no record of version 22
+        conn.execute(sa.text("update marts.risk_spans set customer_hash = f.customer_hash from marts.fct_feedback "
+                             "as f where f.feedback_id = marts.risk_spans.feedback_id"))
+        conn.execute(sa.text("delete from ops.schema_migrations where version = 22"))
+        before = sorted(conn.execute(sa.text(listed)).all())
+    assert len(built) > 100 and all(row.customer_hash.startswith("c_") for row in built) and before != built
+
+    assert pipeline.init_db() == [22]
+    with pipeline.engine.connect() as conn:
+        assert sorted(conn.execute(sa.text(listed)).all()) == built
     pipeline.engine.dispose()
 
 

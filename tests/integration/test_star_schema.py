@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -208,6 +209,50 @@ def test_a_later_link_merges_two_customers_whatever_the_load_order(star, tmp_pat
     star.run_day(D2, deliver=False)
     star.run_day(D1, deliver=False)
     assert keys(star) == after
+
+
+def at_risk(pipeline: Pipeline, day: date) -> dict[str, str]:
+    """feedback_id -> customer of every customer at risk on kpi date `day`."""
+    with pipeline.engine.connect() as conn:
+        rows = conn.execute(sa.text("select feedback_id, customer_hash from marts.customers_at_risk "
+                                    "where kpi_date = :d"), {"d": day}).all()
+    assert len(rows) == len({fid for fid, _ in rows}), rows  # each interaction listed once
+    return dict(rows)
+
+
+def test_customers_at_risk_are_resolved_across_sources_and_follow_a_merge(star, tmp_path):
+    """KPIS.md: a customer at risk is resolved across sources by hashed identity, so it is the
+    resolved customer's latest interaction that counts, whichever source it came from; a late item
+    that merges two customers rewrites the spans of both."""
+    landing = star.settings.landing_dir
+    write_day(landing, D1,
+              # Ann: a detractor at 09:00, then a thankful post at 12:00 under the same CRM id
+              responses=[("R_1", "ann@mail.example", "CUST-1", 3), ("R_9", "dee@mail.example", "", 2)],
+              posts=[("1790000000000000001", "u1", "CUST-1", "@Acme sorted in minutes, brilliant, thank you!"),
+                     # a different person who happens to use Bob's handle on X
+                     ("1790000000000000002", "bob", None, "@Acme thanks, lovely people, great help")],
+              # Bob's unanswered 1-star review at 10:00; Dee's, under a reference no survey has yet
+              reviews=[("tp1", 1, "bob", ""), ("tp9", 1, "Dee", "CUST-9")])
+    star.run_day(D1, deliver=False)
+    with star.engine.connect() as conn:
+        assert set(conn.execute(sa.text("select sentiment_label from marts.fct_mention")).scalars()) == {"positive"}
+    first = keys(star)
+    bob = first["trustpilot:tp1"]
+    assert at_risk(star, D1) == {"trustpilot:tp1": bob,  # not superseded by X's "bob"
+                                 "trustpilot:tp9": first["trustpilot:tp9"],
+                                 "nps_survey:R_9": first["nps_survey:R_9"]}  # Ann is not: her post came last
+
+    # delivered on D2, recorded on D1 at 09:00: Dee's e-mail and reference in one response
+    write_day(tmp_path / "late", D1, responses=[("R_10", "DEE@mail.example", "CUST-9", 9)])
+    (landing / "qualtrics" / D2.isoformat()).mkdir(parents=True)
+    shutil.move(tmp_path / "late" / "qualtrics" / D1.isoformat() / "export.csv",
+                landing / "qualtrics" / D2.isoformat() / "export.csv")
+    star.run_day(D2, deliver=False)
+    after = keys(star)
+    dee = after["nps_survey:R_10"]
+    assert after["trustpilot:tp9"] == after["nps_survey:R_9"] == dee  # the two customers merged
+    # her latest on D1 is the review (10:00; R_9 and R_10 came at 09:00), listed once, under her key
+    assert at_risk(star, D1) == at_risk(star, D2) == {"trustpilot:tp1": bob, "trustpilot:tp9": dee}
 
 
 def test_rebuilding_a_date_rewrites_only_the_identifiers_that_changed(star):
