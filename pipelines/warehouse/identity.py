@@ -54,7 +54,9 @@ def components(edges: pd.DataFrame, known: pd.DataFrame, nodes: int) -> np.ndarr
 
 def resolve_customers(conn: sa.Connection) -> dict[str, Any]:
     """Resolve the items a build rewrites to customers, leaving tmp_item_customer (feedback_id,
-    customer_key; items without any identifier get no row) for the facts.
+    customer_key; items without any identifier get no row) for the facts and tmp_identity_merged
+    (customer_key, survivor) for the spans at risk (sql/marts/changed_customers.sql); build_star
+    drops both.
 
     Writes marts.dim_customer and marts.customer_identity for every customer touched and
     re-points the facts of merged customers. Returns the check of the identifiers written: a
